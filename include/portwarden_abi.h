@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The contract between the BPF programs and userspace: record layouts, enums
+ * and limits. Shared by both sides, so: fixed-width fields, explicit padding,
+ * no pointers, no kernel structures, no functions. tests/unit/test_abi.c
+ * asserts every size and offset that userspace depends on.
+ */
+#ifndef PORTWARDEN_ABI_H
+#define PORTWARDEN_ABI_H
+
+#ifdef __BPF__
+/* vmlinux.h already defines the __u* types. */
+#else
+#include <linux/types.h>
+#endif
+
+#define PW_ABI_VERSION 1
+#define PW_COMM_LEN 16
+#define PW_ADDR_LEN 16
+
+/* Ring-buffer and iterator record types. */
+enum pw_rec_type {
+	PW_REC_BIND = 1,	 /* bind() succeeded */
+	PW_REC_BIND_FAILED = 2,	 /* a bind() attempt that did not succeed */
+	PW_REC_LISTEN = 3,	 /* socket entered LISTEN */
+	PW_REC_UNLISTEN = 4,	 /* socket left LISTEN (closed, or lost a listen race) */
+	PW_REC_CLOSE = 5,	 /* a bound socket was released */
+	PW_REC_INVENTORY = 6,	 /* an existing socket seen by an iterator pass */
+	PW_REC_BIND_REFUSED = 7, /* the enforcement hook refused a bind */
+	PW_REC_TYPE_MAX,
+};
+
+/*
+ * Which program produced a record. Doubles as the index of the per-CPU
+ * `drops` array (ring-buffer reserve failures per source).
+ */
+enum pw_source {
+	PW_SRC_FEXIT_BIND = 0,
+	PW_SRC_CGROUP_BIND = 1,
+	PW_SRC_KPROBE_BIND = 2,
+	PW_SRC_TP_BTF_STATE = 3,
+	PW_SRC_RAW_TP_STATE = 4,
+	PW_SRC_SOCK_RELEASE = 5,
+	PW_SRC_ITER = 6,
+	PW_SRC_ENFORCE = 7,
+	PW_SRC_REUSEPORT = 8,
+	PW_SRC_MAX,
+};
+
+/* pw_sock_rec.flags */
+enum pw_sock_flag {
+	PW_F_REUSEADDR = 1 << 0, /* SO_REUSEADDR set (sk_reuse) */
+	PW_F_REUSEPORT = 1 << 1, /* SO_REUSEPORT set (sk_reuseport) */
+	PW_F_V6ONLY = 1 << 2,	 /* IPV6_V6ONLY */
+	PW_F_GROUP = 1 << 3,	 /* member of a reuseport group (sk_reuseport_cb) */
+};
+
+/* pw_event.err_kind: how much we know about a failed bind's errno. */
+enum pw_err_kind {
+	PW_ERR_NONE = 0,     /* not a failure */
+	PW_ERR_EXACT = 1,    /* err is the kernel's return value (tiers A and C) */
+	PW_ERR_UNKNOWN = 2,  /* tier B: userspace infers it from the ledger */
+	PW_ERR_REBIND = 3,   /* the socket was already bound: EINVAL */
+};
+
+struct pw_rec_hdr {
+	__u16 type;   /* enum pw_rec_type */
+	__u16 size;   /* sizeof the whole record */
+	__u8 source;  /* enum pw_source */
+	__u8 pad[3];
+	__u64 ts_ns;  /* bpf_ktime_get_boot_ns() */
+};
+
+/* A socket's identity and what it is bound to. */
+struct pw_sock_rec {
+	__u64 cookie;		/* bpf_get_socket_cookie(): identity everywhere */
+	__u64 ino;		/* socket inode (iterators only; 0 elsewhere) */
+	__u32 netns;		/* network namespace inode number */
+	__u32 uid;		/* sk_uid: creator's fsuid, what the kernel compares */
+	__u8 addr[PW_ADDR_LEN]; /* bound (or requested) address; IPv4 in the first 4 bytes */
+	__u16 port;		/* host byte order */
+	__u8 family;		/* AF_INET / AF_INET6 */
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 flags;		/* enum pw_sock_flag */
+	__u8 state;		/* TCP state (TCP_LISTEN = 10), UDP: 7 (CLOSE) */
+	__u8 pad[2];
+};
+
+/* The task that acted on the socket (at bind/listen/close time). */
+struct pw_task_rec {
+	__u32 pid;  /* thread id */
+	__u32 tgid; /* process id */
+	__u32 uid;  /* real uid */
+	__u32 euid; /* effective uid (0 where the tier cannot read it cheaply) */
+	__u64 cgroup_id;
+	char comm[PW_COMM_LEN];
+};
+
+struct pw_event {
+	struct pw_rec_hdr hdr;
+	struct pw_sock_rec sock;
+	struct pw_task_rec task;
+	__s32 err;	/* -errno for failed or refused binds */
+	__u8 err_kind;	/* enum pw_err_kind */
+	__u8 pad[3];
+};
+
+/* Per-member reuseport delivery counters: key of `reuseport_hits`. */
+struct pw_rp_key {
+	__u64 cookie; /* the chosen member socket */
+};
+
+/* Tier A source accounting: key of `reuseport_sources`. */
+struct pw_rp_src_key {
+	__u64 cookie;		/* chosen member */
+	__u8 saddr[PW_ADDR_LEN];
+	__u16 sport;		/* host order */
+	__u8 family;
+	__u8 pad[5];
+};
+
+/* Limits shared by both sides. */
+#define PW_RINGBUF_BYTES (4u << 20)
+#define PW_RP_MAX_MEMBERS 65536
+#define PW_RP_MAX_SOURCES 16384
+
+#endif /* PORTWARDEN_ABI_H */

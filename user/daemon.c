@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "daemon.h"
+#include "inventory.h"
+#include "log.h"
+#include "util.h"
+
+#define TICK_MS 1000
+
+static int read_unpriv_port_start(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	int v = 1024;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 1024;
+		fclose(f);
+	}
+	return v;
+}
+
+void daemon__ev_from_record(const struct pw_event *rec, struct pw_ev *ev)
+{
+	struct ledger_sock *s = &ev->sock;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = rec->hdr.type;
+	ev->source = rec->hdr.source;
+	ev->wall_ns = pw_boot_to_wall_ns(rec->hdr.ts_ns);
+	s->cookie = rec->sock.cookie;
+	s->key.netns = rec->sock.netns;
+	s->key.port = rec->sock.port;
+	s->key.proto = rec->sock.proto;
+	s->family = rec->sock.family;
+	s->flags = rec->sock.flags;
+	memcpy(s->addr, rec->sock.addr, sizeof(s->addr));
+	s->listening = rec->sock.state == 10 /* TCP_LISTEN */ && rec->sock.proto == IPPROTO_TCP;
+	s->bound_ns = ev->wall_ns;
+	s->listen_ns = s->listening ? ev->wall_ns : 0;
+	s->owner.uid = rec->sock.uid;
+	s->owner.pid = rec->task.pid;
+	s->owner.tgid = rec->task.tgid;
+	s->owner.euid = rec->task.euid;
+	s->owner.cgroup_id = rec->task.cgroup_id;
+	memcpy(s->owner.comm, rec->task.comm, sizeof(s->owner.comm));
+	s->owner.comm[sizeof(s->owner.comm) - 1] = '\0';
+	owner__enrich(&s->owner);
+	if (rec->err_kind == PW_ERR_EXACT || rec->err_kind == PW_ERR_REBIND)
+		ev->err = rec->err < 0 ? -rec->err : rec->err;
+}
+
+/* Two bound addresses on one port can collide (same family rules apply loosely). */
+static bool addrs_overlap(const struct ledger_sock *a, const struct ledger_sock *b)
+{
+	bool aw = ledger_sock_is_wildcard(a), bw = ledger_sock_is_wildcard(b);
+
+	if (a->family == b->family)
+		return aw || bw || !memcmp(a->addr, b->addr, sizeof(a->addr));
+	/* A dual-stack [::] covers IPv4 too; v6only does not. */
+	if (a->family == AF_INET6 && aw && !(a->flags & PW_F_V6ONLY))
+		return true;
+	if (b->family == AF_INET6 && bw && !(b->flags & PW_F_V6ONLY))
+		return true;
+	return false;
+}
+
+/* Tier B does not see the errno of a failed bind: deduce it from the ledger. */
+static void infer_bind_errno(struct daemon *d, struct pw_ev *ev)
+{
+	struct ledger_port *p = ledger__port(d->ledger, &ev->sock.key);
+	struct ledger_sock *h;
+
+	ev->err_inferred = true;
+	if (p) {
+		for (h = p->socks; h; h = h->port_next) {
+			if (h->cookie != ev->sock.cookie && addrs_overlap(h, &ev->sock)) {
+				ev->err = EADDRINUSE;
+				return;
+			}
+		}
+	}
+	if (ev->sock.key.port && ev->sock.key.port < d->unpriv_port_start && ev->sock.owner.euid)
+		ev->err = EACCES;
+	else
+		ev->err = EADDRINUSE; /* held by a socket outside the ledger (e.g. TIME_WAIT) */
+}
+
+static json_t *ev_json(struct daemon *d, const struct pw_ev *ev)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "type", "event", "event",
+			      events__type_name(ev->type), "source",
+			      events__source_name(ev->source), "socket", pw_json_sock(&ev->sock));
+
+	if (!o)
+		return NULL;
+	pw_json_set_time(o, "time", ev->wall_ns);
+	if (ev->type == PW_REC_BIND_FAILED || ev->type == PW_REC_BIND_REFUSED) {
+		json_object_set_new(o, "errno", json_string(pw_errno_name(ev->err)));
+		json_object_set_new(o, "errno_inferred", json_boolean(ev->err_inferred));
+	}
+	return o;
+}
+
+static void handle_event(struct daemon *d, struct pw_ev *ev)
+{
+	struct ledger_sock *s;
+
+	switch (ev->type) {
+	case PW_REC_BIND:
+		d->bind_attempts[ev->sock.key.proto == IPPROTO_UDP]++;
+		ledger__upsert(d->ledger, &ev->sock, NULL);
+		break;
+	case PW_REC_BIND_FAILED:
+		d->bind_attempts[ev->sock.key.proto == IPPROTO_UDP]++;
+		if (!ev->err)
+			infer_bind_errno(d, ev);
+		break;
+	case PW_REC_LISTEN:
+		s = ledger__find(d->ledger, ev->sock.cookie);
+		if (s) {
+			ledger__set_listening(d->ledger, ev->sock.cookie, true, ev->wall_ns);
+			ev->sock.owner = s->owner.pid ? s->owner : ev->sock.owner;
+			ev->sock.bound_ns = s->bound_ns;
+		} else {
+			ev->sock.listening = true;
+			ledger__upsert(d->ledger, &ev->sock, NULL);
+		}
+		break;
+	case PW_REC_UNLISTEN:
+		/* After a close (release runs before the state change) there is nothing left. */
+		if (ledger__set_listening(d->ledger, ev->sock.cookie, false, ev->wall_ns))
+			return;
+		break;
+	case PW_REC_CLOSE:
+		s = ledger__find(d->ledger, ev->sock.cookie);
+		if (s) {
+			/* Report the close with the owner we knew, not the closer. */
+			ev->sock.owner = s->owner;
+			ev->sock.bound_ns = s->bound_ns;
+		}
+		ledger__remove(d->ledger, ev->sock.cookie);
+		break;
+	case PW_REC_INVENTORY:
+		ledger__upsert(d->ledger, &ev->sock, NULL);
+		if (d->opts.quiet_existing)
+			return;
+		break;
+	default:
+		break;
+	}
+	journal__emit(d->journal, ev_json(d, ev));
+}
+
+static int on_ringbuf(void *ctx, void *data, size_t len)
+{
+	struct daemon *d = ctx;
+	struct pw_event rec;
+	struct pw_ev ev;
+
+	if (events__decode(data, len, &rec, &d->stats))
+		return 0;
+	daemon__ev_from_record(&rec, &ev);
+	handle_event(d, &ev);
+	return 0;
+}
+
+/* Inventory records: owners come from the /proc inode map, not the record. */
+struct inv_ctx {
+	struct daemon *d;
+	struct inventory_procs *procs;
+	uint64_t *seen; /* cookies seen in this pass (reconcile) */
+	size_t n_seen, cap_seen;
+	bool journal;
+};
+
+static void on_inventory(void *ctx, const void *data, size_t len)
+{
+	struct inv_ctx *c = ctx;
+	struct pw_event rec;
+	struct pw_ev ev;
+
+	if (events__decode(data, len, &rec, &c->d->stats) || rec.hdr.type != PW_REC_INVENTORY)
+		return;
+	inventory__owner_of(c->procs, rec.sock.ino, &rec.task);
+	daemon__ev_from_record(&rec, &ev);
+	if (c->seen && c->n_seen < c->cap_seen)
+		c->seen[c->n_seen++] = rec.sock.cookie;
+	if (!c->journal) {
+		ledger__upsert(c->d->ledger, &ev.sock, NULL);
+		return;
+	}
+	handle_event(c->d, &ev);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int daemon__reconcile(struct daemon *d, const char *why)
+{
+	struct inv_ctx c = { .d = d };
+	struct ledger_sock *s, *tmp;
+	size_t before = d->ledger->n_socks, removed = 0;
+	json_t *o;
+	int err;
+
+	c.cap_seen = d->ledger->max_socks + 1024;
+	c.seen = calloc(c.cap_seen, sizeof(*c.seen));
+	c.procs = inventory__scan_procs();
+	if (!c.seen) {
+		inventory__procs_free(c.procs);
+		return -ENOMEM;
+	}
+	err = loader__inventory(d->loader, on_inventory, &c);
+	if (!err) {
+		qsort(c.seen, c.n_seen, sizeof(*c.seen), cmp_u64);
+		/*
+		 * Sweep what the iterators can see (TCP listeners, UDP) but did
+		 * not: those closed while their records were lost. Bound-only TCP
+		 * sockets are invisible to iter/tcp and are kept.
+		 */
+		HASH_ITER(hh, d->ledger->socks, s, tmp) {
+			if (s->key.proto == IPPROTO_TCP && !s->listening)
+				continue;
+			if (!bsearch(&s->cookie, c.seen, c.n_seen, sizeof(*c.seen), cmp_u64)) {
+				ledger__remove(d->ledger, s->cookie);
+				removed++;
+			}
+		}
+	}
+	free(c.seen);
+	inventory__procs_free(c.procs);
+	d->reconciliations++;
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", "reconcile", "reason", why,
+		      "sockets_before", (json_int_t)before, "sockets_after",
+		      (json_int_t)d->ledger->n_socks, "removed", (json_int_t)removed);
+	if (o)
+		pw_json_set_time(o, "time", pw_now_wall_ns());
+	journal__emit(d->journal, o);
+	return err;
+}
+
+/* Ring-buffer reserve failures since the last tick mean the ledger may be wrong. */
+static void check_losses(struct daemon *d)
+{
+	bool lost = false;
+
+	for (unsigned int src = 0; src < PW_SRC_MAX; src++) {
+		uint64_t n = loader__drops(d->loader, src);
+
+		if (n != d->lost_seen[src]) {
+			json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", "loss", "source",
+					      events__source_name(src), "lost",
+					      (json_int_t)(n - d->lost_seen[src]), "lost_total",
+					      (json_int_t)n);
+			if (o)
+				pw_json_set_time(o, "time", pw_now_wall_ns());
+			journal__emit(d->journal, o);
+			d->lost_seen[src] = n;
+			lost = true;
+		}
+	}
+	if (lost) {
+		int err = daemon__reconcile(d, "ring buffer loss");
+
+		if (err)
+			pr_warn("failed to reconcile the ledger: %s\n", strerror(-err));
+	}
+}
+
+static json_t *ready_json(struct daemon *d)
+{
+	json_t *tiers = json_object();
+	json_t *o;
+
+	for (int f = 0; f < PW_FAM_MAX; f++) {
+		char t[2] = { pw_tier_letter(loader__tier(d->loader, f)), 0 };
+
+		json_object_set_new(tiers, pw_family_name_of(f), json_string(t));
+	}
+	o = json_pack("{s:s, s:s, s:I, s:o}", "type", "ready", "version", PW_VERSION, "sockets",
+		      (json_int_t)d->ledger->n_socks, "tiers", tiers);
+	if (o)
+		pw_json_set_time(o, "time", pw_now_wall_ns());
+	return o;
+}
+
+int daemon__init(struct daemon *d, const struct daemon_opts *opts)
+{
+	struct inv_ctx c = { .d = d, .journal = !opts->quiet_existing };
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->opts = *opts;
+	if (!d->opts.max_socks)
+		d->opts.max_socks = 262144;
+	if (!d->opts.poll_ms)
+		d->opts.poll_ms = 100;
+	d->started_ns = pw_now_wall_ns();
+	d->unpriv_port_start = read_unpriv_port_start();
+	err = journal__open(opts->events_path, &d->journal);
+	if (err) {
+		pr_err("failed to open events file '%s': %s\n", opts->events_path, strerror(-err));
+		return err;
+	}
+	d->ledger = ledger__new(d->opts.max_socks);
+	if (!d->ledger)
+		return -ENOMEM;
+	err = loader__open(&opts->loader, &d->loader);
+	if (err)
+		return err;
+	for (int f = 0; f < PW_FAM_MAX; f++)
+		pr_info("hook family %s: tier %c\n", pw_family_name_of(f),
+			pw_tier_letter(loader__tier(d->loader, f)));
+	/* Start-up inventory of the sockets that already exist. */
+	c.procs = inventory__scan_procs();
+	err = loader__inventory(d->loader, on_inventory, &c);
+	inventory__procs_free(c.procs);
+	if (err)
+		pr_warn("inventory failed: %s\n", strerror(-err));
+	journal__emit(d->journal, ready_json(d));
+	return 0;
+}
+
+int daemon__run(struct daemon *d)
+{
+	struct itimerspec tick = { { TICK_MS / 1000, 0 }, { TICK_MS / 1000, 0 } };
+	struct ring_buffer *rb = NULL;
+	int ep = -1, sfd = -1, tfd = -1, err = 0;
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	rb = ring_buffer__new(loader__events_fd(d->loader), on_ringbuf, d, NULL);
+	if (!rb) {
+		err = -errno;
+		pr_err("failed to create ring buffer reader: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0) {
+		err = -errno;
+		pr_err("failed to set up the event loop: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	timerfd_settime(tfd, 0, &tick, NULL);
+	ev.data.fd = ring_buffer__epoll_fd(rb);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+
+	while (!d->stop) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, d->opts.poll_ms);
+
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			pr_err("failed to wait for events: %s\n", strerror(-err));
+			break;
+		}
+		/* The BPF side rarely wakes us (see pw_submit): always drain. */
+		ring_buffer__consume(rb);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						owner__flush_cache();
+					else
+						d->stop = true;
+				}
+			} else if (evs[i].data.fd == tfd) {
+				uint64_t exp;
+
+				if (read(tfd, &exp, sizeof(exp)) > 0)
+					check_losses(d);
+			}
+		}
+		journal__flush(d->journal);
+	}
+	ring_buffer__consume(rb);
+cleanup:
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	ring_buffer__free(rb);
+	return err;
+}
+
+void daemon__fini(struct daemon *d)
+{
+	loader__destroy(d->loader);
+	d->loader = NULL;
+	ledger__free(d->ledger);
+	d->ledger = NULL;
+	journal__close(d->journal);
+	d->journal = NULL;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The daemon: the event loop that turns kernel records into ledger changes
+ * and feeds every consumer (journal, detectors, store, metrics).
+ * Lifecycle: open loader -> inventory -> loop (epoll over ring buffer,
+ * signalfd, a tick timer) -> teardown in reverse.
+ */
+#ifndef PW_DAEMON_H
+#define PW_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "events.h"
+#include "journal.h"
+#include "ledger.h"
+#include "loader.h"
+
+struct daemon_opts {
+	struct loader_opts loader;
+	const char *events_path; /* JSON lines; NULL = stdout */
+	size_t max_socks;	 /* ledger bound */
+	int poll_ms;		 /* ring-buffer poll period */
+	bool quiet_existing;	 /* do not journal inventory sockets */
+};
+
+/* A decoded, enriched event as every consumer sees it. */
+struct pw_ev {
+	unsigned int type;   /* enum pw_rec_type */
+	unsigned int source; /* enum pw_source */
+	int64_t wall_ns;
+	struct ledger_sock sock; /* snapshot; sock.owner is the acting task */
+	int err;		 /* positive errno for failed/refused binds */
+	bool err_inferred;	 /* tier B: errno deduced from the ledger */
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	struct loader *loader;
+	struct ledger *ledger;
+	struct journal *journal;
+	struct pw_event_stats stats;
+	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
+	uint64_t reconciliations;
+	uint64_t bind_attempts[2];	/* [0] tcp, [1] udp */
+	int unpriv_port_start;
+	int64_t started_ns;
+	volatile bool stop;
+};
+
+int daemon__init(struct daemon *d, const struct daemon_opts *opts);
+int daemon__run(struct daemon *d);
+void daemon__fini(struct daemon *d);
+
+/* Mark-and-sweep the ledger against a fresh iterator pass. */
+int daemon__reconcile(struct daemon *d, const char *why);
+
+/* Turn a raw record into a pw_ev (owner enriched from /proc). */
+void daemon__ev_from_record(const struct pw_event *rec, struct pw_ev *ev);
+
+#endif

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "log.h"
+#include "run_opts.h"
+#include "util.h"
+
+enum {
+	OPT_EVENTS = 0x100,
+	OPT_FORCE_TIER,
+	OPT_CGROUP,
+	OPT_RINGBUF,
+	OPT_MAX_SOCKETS,
+	OPT_POLL_MS,
+	OPT_QUIET_EXISTING,
+};
+
+static const struct option long_opts[] = {
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "force-tier", required_argument, NULL, OPT_FORCE_TIER },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
+	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
+	{ "quiet-existing", no_argument, NULL, OPT_QUIET_EXISTING },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+void run_opts__usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: portwarden run [OPTIONS]\n"
+		"\n"
+		"Load the BPF hooks, inventory existing sockets, keep the ledger of port owners\n"
+		"and write one JSON line per event and finding.\n"
+		"\n"
+		"Options:\n"
+		"  --events FILE          JSON lines to FILE (default: stdout; '-' = stdout)\n"
+		"  --force-tier FAM=T     pin a hook family to tier A, B or C (repeatable);\n"
+		"                         families: bind, lifecycle, inventory\n"
+		"  --cgroup PATH          attach cgroup hooks to PATH instead of the cgroup v2 root\n"
+		"  --ringbuf-size BYTES   ring buffer size, a power of two >= 4096 (default 4 MiB)\n"
+		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
+		"  --poll-ms MS           ring buffer drain period (default 100)\n"
+		"  --quiet-existing       do not write an event per socket found at start\n"
+		"  -v, --verbose          debug logging (libbpf messages included)\n"
+		"  -h, --help             this help\n"
+		"\n"
+		"Examples:\n"
+		"  portwarden run\n"
+		"  portwarden run --events /var/log/portwarden/events.jsonl\n"
+		"  portwarden run --force-tier bind=B --events - | jq 'select(.type==\"finding\")'\n");
+}
+
+int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
+{
+	long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_EVENTS:
+			o->events_path = optarg;
+			break;
+		case OPT_FORCE_TIER:
+			if (pw_parse_force_tier(optarg, o->loader.forced)) {
+				pr_err("invalid --force-tier '%s': expected FAMILY=A|B|C with "
+				       "FAMILY one of bind, lifecycle, inventory\n",
+				       optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_CGROUP:
+			o->loader.cgroup_path = optarg;
+			break;
+		case OPT_RINGBUF:
+			if (pw_parse_long(optarg, 4096, 1L << 30, &v) || (v & (v - 1))) {
+				pr_err("invalid --ringbuf-size '%s': a power of two from 4096 to "
+				       "1073741824\n",
+				       optarg);
+				return -EINVAL;
+			}
+			o->loader.ringbuf_bytes = (uint32_t)v;
+			break;
+		case OPT_MAX_SOCKETS:
+			if (pw_parse_long(optarg, 1, 100000000, &v)) {
+				pr_err("invalid --max-sockets '%s': 1 to 100000000\n", optarg);
+				return -EINVAL;
+			}
+			o->max_socks = (size_t)v;
+			break;
+		case OPT_POLL_MS:
+			if (pw_parse_long(optarg, 1, 10000, &v)) {
+				pr_err("invalid --poll-ms '%s': 1 to 10000\n", optarg);
+				return -EINVAL;
+			}
+			o->poll_ms = (int)v;
+			break;
+		case OPT_QUIET_EXISTING:
+			o->quiet_existing = true;
+			break;
+		case 'v':
+			pw_log_level = PW_LOG_DEBUG;
+			break;
+		case 'h':
+			return PW_OPTS_HELP;
+		default:
+			pr_err("unknown or incomplete option '%s' (see 'portwarden run --help')\n",
+			       argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s' (see 'portwarden run --help')\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
