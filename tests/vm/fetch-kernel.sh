@@ -81,8 +81,23 @@ extract_pvh() {
 	return 0
 }
 
+# modules.dep/modules.alias for the guest's (busybox) modprobe; the host
+# has no depmod, busybox has one.
+make_moddep() {
+	local bb
+	[ -f "$kdir/root/lib/modules/$kver/modules.dep" ] && return 0
+	bb=$(command -v busybox || true)
+	if [ -z "$bb" ]; then
+		log "note: busybox not found; no modules.dep, modprobe will not work in the guest"
+		return 0
+	fi
+	log "generating modules.dep (busybox depmod)"
+	"$bb" depmod -b "$kdir/root" "$kver" || die "busybox depmod failed"
+}
+
 if [ -f "$stamp" ] && [ -f "$vmlinuz" ]; then
 	extract_pvh
+	make_moddep
 	echo "$vmlinuz"
 	exit 0
 fi
@@ -105,6 +120,7 @@ dpkg -x "$deb" "$tmp" || die "dpkg -x $deb failed"
 mv "$tmp" "$kdir/root"
 [ -f "$vmlinuz" ] || die "package $pkg has no boot/vmlinuz-$kver"
 extract_pvh
+make_moddep
 echo "$kver" >"$stamp"
 # Record the current kernel so other scripts can find it without apt.
 ln -sfn "kernels/$kver" "$CACHE/current"

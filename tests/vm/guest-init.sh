@@ -1,5 +1,6 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# shellcheck shell=dash
 #
 # guest-init.sh - stage 1 /init of the portwarden VM initramfs (busybox sh,
 # no bashisms).  Loads the 9p/virtio/overlay modules, mounts the host's root
@@ -66,12 +67,13 @@ mkdir -p /newroot/.pw-vm/bin
 cp /bin/busybox /newroot/.pw-vm/busybox || fail "copy busybox"
 cp /stage2 /newroot/.pw-vm/stage2 || fail "copy stage2"
 for a in sh mount umount mkdir ln cat cut hostname ip stty sleep kill sync \
-	poweroff uname; do
+	poweroff uname modprobe insmod rmmod depmod modinfo; do
 	ln -s /.pw-vm/busybox /newroot/.pw-vm/bin/$a
 done
 
 for d in dev proc sys; do
 	mount --move /$d /newroot/$d || fail "move /$d"
 done
+# shellcheck disable=SC2093 # fail only runs if switch_root could not exec
 exec switch_root /newroot /.pw-vm/busybox sh /.pw-vm/stage2
 fail "switch_root failed"

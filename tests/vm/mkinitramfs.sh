@@ -82,7 +82,7 @@ visit() {
 	f=${modfile[$m]:-}
 	if [ -z "$f" ]; then
 		if grep -qx "$m" <<<"$builtin"; then
-			state[$m]=done
+			state[$m]="done"
 			return 0
 		fi
 		die "module $m not found in $moddir"
@@ -92,7 +92,7 @@ visit() {
 	for d in $(moddeps "$(decompressed "$m" "$f")" | tr ',' ' '); do
 		visit "$d"
 	done
-	state[$m]=done
+	state[$m]="done"
 	order+=("$m")
 }
 

@@ -104,6 +104,8 @@ cg=${PW_VM_CGROUP:-$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 cg=${cg:-/sys/fs/cgroup}
 
 mkdir -p "$CACHE/runs" || die "cannot create $CACHE/runs"
+# Failed runs keep their directory (console.log) for a day.
+find "$CACHE/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 run=$(mktemp -d "$CACHE/runs/run.XXXXXX") || die "mktemp in $CACHE/runs failed"
 case $run in *[[:space:]]*) die "cache path must not contain white space: $run" ;; esac
 hidden "$run" && die "PW_VM_CACHE $CACHE is hidden in the guest"
@@ -123,10 +125,12 @@ q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 console=$run/console.log
 : >"$console"
-append="console=ttyS0 loglevel=4 panic=-1 pw.job=$run/job.sh pw.cg=$cg pw.timeout=$tmo"
+mods=${vmlinuz%/boot/*}/lib/modules/${vmlinuz##*/vmlinuz-}
+append="console=ttyS0 loglevel=4 panic=-1 pw.job=$run/job.sh pw.cg=$cg pw.timeout=$tmo pw.mods=$mods"
 [ -n "$outdir" ] && append="$append pw.out=$outdir"
 append="$append ${PW_VM_APPEND:-}"
 
+# shellcheck disable=SC2054 # commas belong to qemu options
 qargs=(
 	-accel tcg -cpu max -smp 1 -m "$mem"
 	-nodefaults -no-user-config -display none -no-reboot
