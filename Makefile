@@ -4,6 +4,8 @@
 # Debian packages below first when they are missing.
 
 O ?= build
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -58,29 +60,35 @@ endif
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/*.h $(O)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
-	$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+	@echo '  BPF     $@'
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
 
 $(O)/%.skel.h: $(O)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+	@echo '  SKEL    $@'
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 $(O)/user/%.o: user/%.c user/*.h include/*.h $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(O)/libpw.a: $(USER_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(O)/portwarden: $(O)/user/main.o $(O)/libpw.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libpw.a tests/unit/*.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(O)/libpw.a -o $@ $(LDLIBS) -lcmocka $(EXTRA_LDFLAGS)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(O)/libpw.a -o $@ $(LDLIBS) -lcmocka $(EXTRA_LDFLAGS)
 
 $(O)/tests/system/%: tests/system/%.c $(SYS_LIB) tests/system/*.h $(O)/libpw.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/system $< $(SYS_LIB) $(O)/libpw.a -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -Itests/system $< $(SYS_LIB) $(O)/libpw.a -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
 # Runs the daemon on its embedded defaults (loopback metrics on :9742).
 run: deps

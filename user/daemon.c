@@ -299,6 +299,11 @@ static json_t *ready_json(struct daemon *d)
 	return o;
 }
 
+static void journal_finding_sink(void *ctx, const struct pw_finding *f, bool ended)
+{
+	journal__emit(ctx, pw_finding_json(f, ended));
+}
+
 int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct inv_ctx c = { .d = d, .journal = !opts->quiet_existing };
@@ -318,8 +323,10 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 		return err;
 	}
 	d->ledger = ledger__new(d->opts.max_socks);
-	if (!d->ledger)
+	d->findings = findings__new();
+	if (!d->ledger || !d->findings)
 		return -ENOMEM;
+	findings__add_sink(d->findings, journal_finding_sink, d->journal);
 	err = loader__open(&opts->loader, &d->loader);
 	if (err)
 		return err;
@@ -419,6 +426,8 @@ void daemon__fini(struct daemon *d)
 	d->loader = NULL;
 	ledger__free(d->ledger);
 	d->ledger = NULL;
+	findings__free(d->findings);
+	d->findings = NULL;
 	journal__close(d->journal);
 	d->journal = NULL;
 }

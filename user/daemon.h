@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "events.h"
+#include "findings.h"
 #include "journal.h"
 #include "ledger.h"
 #include "loader.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct loader *loader;
 	struct ledger *ledger;
 	struct journal *journal;
+	struct findings *findings;
 	struct pw_event_stats stats;
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
 	uint64_t reconciliations;
