@@ -80,12 +80,12 @@ $(O)/portwarden: $(O)/user/main.o $(O)/libpw.a
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
-$(O)/tests/unit/%: tests/unit/%.c $(O)/libpw.a tests/unit/*.h
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libpw.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(O)/libpw.a -o $@ $(LDLIBS) -lcmocka $(EXTRA_LDFLAGS)
 
-$(O)/tests/system/%: tests/system/%.c $(SYS_LIB) tests/system/*.h $(O)/libpw.a
+$(O)/tests/system/%: tests/system/%.c $(SYS_LIB) $(wildcard tests/system/*.h) $(O)/libpw.a
 	@mkdir -p $(@D)
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) -Itests/system $< $(SYS_LIB) $(O)/libpw.a -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)

@@ -57,7 +57,7 @@ static void scan_pid(struct inventory_procs *p, uint32_t pid)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		snprintf(fdpath, sizeof(fdpath), "%s/%.255s", path, de->d_name);
 		n = readlink(fdpath, link, sizeof(link) - 1);
 		if (n <= 0)
 			continue;

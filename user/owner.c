@@ -70,7 +70,7 @@ static void read_cgroup(uint32_t tgid, char *buf, size_t len)
 		/* The cgroup v2 line is "0::/path". */
 		if (!strncmp(line, "0::", 3)) {
 			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "%s", line + 3);
+			snprintf(buf, len, "%.*s", (int)(len - 1), line + 3);
 			break;
 		}
 	}
