@@ -92,8 +92,8 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	if (level == LIBBPF_WARN && n) {
-		/* Keep the first line that carries a reason, not the verifier dump. */
+	if (level == LIBBPF_WARN && n && !last_libbpf_msg[0]) {
+		/* Keep the first warning: it names the program and the reason. */
 		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%s", buf);
 	}
 	if (pw_log_level >= PW_LOG_DEBUG)
