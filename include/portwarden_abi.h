@@ -119,6 +119,15 @@ struct pw_rp_src_key {
 	__u8 pad[5];
 };
 
+/* Index of the per-CPU `reuseport_misses` array: counts not attributed. */
+enum pw_rp_miss {
+	PW_RP_MISS_NO_COOKIE = 0,    /* tier C: the chosen socket had no cookie yet */
+	PW_RP_MISS_HITS_FULL = 1,    /* reuseport_hits could not take a new member */
+	PW_RP_MISS_SOURCES_FULL = 2, /* reuseport_sources could not take a new source */
+	PW_RP_MISS_NO_SOURCE = 3,    /* tier A: no IPv4/IPv6 source in the skb */
+	PW_RP_MISS_MAX,
+};
+
 /* Limits shared by both sides. */
 #define PW_RINGBUF_BYTES (4u << 20)
 #define PW_RP_MAX_MEMBERS 65536

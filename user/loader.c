@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "portwarden_abi.h"
+#include "reuseport.skel.h"
 
 #define MAX_LINKS 32
 #define TIERS 3
@@ -40,6 +41,7 @@ struct family_desc {
 SKEL_OPS(bind)
 SKEL_OPS(lifecycle)
 SKEL_OPS(inventory)
+SKEL_OPS(reuseport)
 
 static const struct family_desc families[PW_FAM_MAX] = {
 	[PW_FAM_BIND] = {
@@ -64,6 +66,15 @@ static const struct family_desc families[PW_FAM_MAX] = {
 		.name = "inventory", .open = inventory_open, .destroy = inventory_destroy,
 		.object = inventory_object,
 		.tiers = { { { "iter_tcp", "iter_udp" } } },
+	},
+	[PW_FAM_REUSEPORT] = {
+		.name = "reuseport", .open = reuseport_open, .destroy = reuseport_destroy,
+		.object = reuseport_object,
+		.tiers = {
+			{ { "fexit_reuseport_select_sock" } },
+			{ { "tp_btf_sock_recv_length", "tp_btf_sk_data_ready" } },
+			{ { "kretprobe_reuseport_select_sock" } },
+		},
 	},
 };
 
@@ -150,6 +161,16 @@ const char *loader__cgroup_path(const struct loader *l)
 int loader__events_fd(const struct loader *l)
 {
 	return l->events_fd;
+}
+
+int loader__map_fd(const struct loader *l, enum pw_family f, const char *name)
+{
+	struct bpf_map *m;
+
+	if (f >= PW_FAM_MAX || !l->skel[f])
+		return -ENOENT;
+	m = bpf_object__find_map_by_name(families[f].object(l->skel[f]), name);
+	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
 uint64_t loader__drops(const struct loader *l, unsigned int source)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-enum pw_family { PW_FAM_BIND, PW_FAM_LIFECYCLE, PW_FAM_INVENTORY, PW_FAM_MAX };
+enum pw_family { PW_FAM_BIND, PW_FAM_LIFECYCLE, PW_FAM_INVENTORY, PW_FAM_REUSEPORT, PW_FAM_MAX };
 enum pw_tier { PW_TIER_NONE = 0, PW_TIER_A = 1, PW_TIER_B = 2, PW_TIER_C = 3 };
 
 #define PW_REASON_LEN 200
@@ -40,6 +40,9 @@ const char *loader__reason(const struct loader *l, enum pw_family f, enum pw_tie
 const char *loader__cgroup_path(const struct loader *l);
 
 int loader__events_fd(const struct loader *l);
+/* fd of map @name in the object of family @f, or -ENOENT when it did not load. */
+int loader__map_fd(const struct loader *l, enum pw_family f, const char *name);
+
 /* Sum of the per-CPU reserve failures for @source. */
 uint64_t loader__drops(const struct loader *l, unsigned int source);
 

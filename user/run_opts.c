@@ -41,7 +41,7 @@ void run_opts__usage(FILE *f)
 		"Options:\n"
 		"  --events FILE          JSON lines to FILE (default: stdout; '-' = stdout)\n"
 		"  --force-tier FAM=T     pin a hook family to tier A, B or C (repeatable);\n"
-		"                         families: bind, lifecycle, inventory\n"
+		"                         families: bind, lifecycle, inventory, reuseport\n"
 		"  --cgroup PATH          attach cgroup hooks to PATH instead of the cgroup v2 root\n"
 		"  --ringbuf-size BYTES   ring buffer size, a power of two >= 4096 (default 4 MiB)\n"
 		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
@@ -72,7 +72,7 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 		case OPT_FORCE_TIER:
 			if (pw_parse_force_tier(optarg, o->loader.forced)) {
 				pr_err("invalid --force-tier '%s': expected FAMILY=A|B|C with "
-				       "FAMILY one of bind, lifecycle, inventory\n",
+				       "FAMILY one of bind, lifecycle, inventory, reuseport\n",
 				       optarg);
 				return -EINVAL;
 			}
