@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The daemon's whole configuration: one sub-struct per module, each filled by
+ * that module's `[section]` handler (table in config_sections.c). A load
+ * fills a fresh struct and only a complete, valid file replaces the running
+ * one (start-up and SIGHUP), so the daemon never runs on a half-read policy.
+ */
+#ifndef PW_PW_CONFIG_H
+#define PW_PW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+/* ---- [detect] (detect_config.c) ---------------------------------------- */
+
+struct pw_detect_config {
+	int64_t takeover_window_ns;  /* release -> foreign bind within this is a takeover */
+	int64_t service_min_age_ns;  /* a UDP socket bound this long is a service */
+	int64_t end_grace_ns;	     /* sharing must stay gone this long to end a finding */
+	unsigned int released_max;   /* bound of the "recently released services" memory */
+	uint32_t disabled;	     /* bit (1u << enum pw_finding_kind): kind switched off */
+	long skew_min_samples;	     /* reuseport_skew (read by its detector) */
+	double skew_max_mean_ratio;
+	double skew_p_value;
+};
+
+/* ---- [allow] (detect_config.c) ----------------------------------------- */
+
+enum pw_owner_match_kind { PW_OM_UID, PW_OM_EXE, PW_OM_CGROUP, PW_OM_CONTAINER, PW_OM_COMM };
+
+/* uid:N | exe:PATH | cgroup:PREFIX | container:ID | comm:NAME */
+struct pw_owner_match {
+	uint8_t kind; /* enum pw_owner_match_kind */
+	uint32_t uid;
+	char *text;
+};
+
+/* A listener on the wildcard that is expected: by port or by owner. */
+struct pw_allow_wildcard {
+	uint16_t port; /* 0: any (by_owner) */
+	uint8_t proto; /* 0: both */
+	bool by_owner;
+	struct pw_owner_match owner;
+};
+
+/* Sharing on a port that is expected between owners matching the list (empty: anyone). */
+struct pw_allow_share {
+	uint16_t port; /* 0: any port */
+	uint8_t proto; /* 0: both */
+	size_t n_owners;
+	struct pw_owner_match *owners;
+};
+
+struct pw_allow_config {
+	struct pw_allow_wildcard *wildcard;
+	size_t n_wildcard;
+	struct pw_allow_share *share;
+	size_t n_share;
+};
+
+/* ---- the whole file ----------------------------------------------------- */
+
+struct pw_config {
+	struct pw_detect_config detect;
+	struct pw_allow_config allow;
+};
+
+/* The section table: one line per module ({ name, handler, offsetof(struct pw_config, x) }). */
+extern const struct config_section pw_config_sections[];
+
+/* Embedded defaults (every module). */
+void pw_config__init(struct pw_config *c);
+/* Frees what the handlers allocated; accepts NULL. Leaves defaults behind. */
+void pw_config__free(struct pw_config *c);
+/*
+ * Parse @path into @ret (initialised here). On error @ret holds only the
+ * defaults, @err names "file:line: what" and -errno is returned: the caller
+ * keeps its previous config.
+ */
+int pw_config__load(const char *path, struct pw_config *ret, char *err, size_t errlen);
+int pw_config__load_string(const char *text, const char *name, struct pw_config *ret, char *err,
+			   size_t errlen);
+
+/* Per-module hooks used by the table above. */
+int detect_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
+void detect_config__defaults(struct pw_detect_config *c);
+int allow_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
+void allow_config__free(struct pw_allow_config *c);
+
+#endif
