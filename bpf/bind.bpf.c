@@ -250,11 +250,18 @@ static __always_inline int pw_kretprobe_bind(int ret)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pw_inflight_bind *b = bpf_map_lookup_elem(&inflight_binds, &id);
 	const struct sock *sk;
+	struct socket *sock;
 	__u64 cookie;
 
 	if (!b)
 		return 0;
-	sk = BPF_CORE_READ(b->sock, sk);
+	/*
+	 * Load the pointer outside BPF_CORE_READ: inside it, b->sock would get
+	 * a CO-RE relocation against our own struct, which no kernel has
+	 * (found by the 6.1 VM run: "no matching targets", invalid insn).
+	 */
+	sock = b->sock;
+	sk = BPF_CORE_READ(sock, sk);
 	if (sk && pw_tracked_proto(pw_sk_protocol(sk))) {
 		/*
 		 * kprobes cannot ask for a cookie; use the kernel's if one was

@@ -80,10 +80,20 @@ int cg_sock_release(struct bpf_sock *ctx)
 		return 1;
 	st = bpf_sk_storage_get(&sk_state, ctx, 0, 0);
 	if (!st) {
-		if (!release_all_bound || !ctx->src_port)
+		if (!release_all_bound)
 			return 1;
+		/*
+		 * sock_release may not read ctx->src_port (the verifier allows
+		 * it in post_bind only: EACCES, seen on 6.1 with bind tier C),
+		 * so create the storage to launder the pointer and read the
+		 * bound port from the socket. It dies with the socket.
+		 */
 		st = bpf_sk_storage_get(&sk_state, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st)
+			return 1;
+		st->kptr = (__u64)ctx;
+		sk = (const struct sock *)(*(volatile __u64 *)&st->kptr);
+		if (!BPF_CORE_READ(sk, __sk_common.skc_num))
 			return 1;
 		st->flags = PW_SK_BOUND;
 	}
