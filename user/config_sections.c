@@ -10,6 +10,7 @@
 const struct config_section pw_config_sections[] = {
 	{ "detect", detect_config__section, offsetof(struct pw_config, detect) },
 	{ "allow", allow_config__section, offsetof(struct pw_config, allow) },
+	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
 	{},
 };
 
@@ -17,6 +18,7 @@ void pw_config__init(struct pw_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	detect_config__defaults(&c->detect);
+	rp_config__defaults(&c->reuseport);
 }
 
 void pw_config__free(struct pw_config *c)

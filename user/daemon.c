@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "daemon.h"
+#include "detect_reuseport_skew.h"
 #include "inventory.h"
 #include "log.h"
 #include "util.h"
@@ -304,6 +305,36 @@ static void journal_finding_sink(void *ctx, const struct pw_finding *f, bool end
 	journal__emit(ctx, pw_finding_json(f, ended));
 }
 
+static void journal_emit_fn(void *ctx, json_t *o)
+{
+	journal__emit(ctx, o);
+}
+
+/*
+ * Reuseport groups, once a tick: per-member counters -> sliding window ->
+ * reuseport_group lines and the reuseport_skew detector. The detector works
+ * on groups, not on dirty ports, so it runs from here rather than from the
+ * per-port dispatcher (detect.c).
+ */
+static void reuseport_tick(struct daemon *d)
+{
+	struct timespec ts;
+	int64_t mono;
+	int err;
+
+	if (!d->rp)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	mono = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	err = rp_groups__tick(d->rp, d->ledger, mono);
+	if (err && rp_groups__stats(d->rp)->read_errors == 1)
+		pr_warn("failed to read the reuseport counters: %s\n", strerror(-err));
+	rp_groups__journal(d->rp, journal_emit_fn, d->journal, mono);
+	detect_reuseport_skew__run(d->findings, d->ledger, d->rp, &d->opts.rp,
+				   pw_tier_letter(loader__tier(d->loader, PW_FAM_REUSEPORT)),
+				   pw_now_wall_ns());
+}
+
 int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 {
 	struct inv_ctx c = { .d = d, .journal = !opts->quiet_existing };
@@ -333,6 +364,12 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	for (int f = 0; f < PW_FAM_MAX; f++)
 		pr_info("hook family %s: tier %c\n", pw_family_name_of(f),
 			pw_tier_letter(loader__tier(d->loader, f)));
+	d->rp = rp_groups__new(&d->opts.rp);
+	if (!d->rp)
+		return -ENOMEM;
+	rp_groups__set_maps(d->rp, loader__map_fd(d->loader, PW_FAM_REUSEPORT, "reuseport_hits"),
+			    loader__map_fd(d->loader, PW_FAM_REUSEPORT, "reuseport_sources"),
+			    loader__map_fd(d->loader, PW_FAM_REUSEPORT, "reuseport_misses"));
 	/* Start-up inventory of the sockets that already exist. */
 	c.procs = inventory__scan_procs();
 	err = loader__inventory(d->loader, on_inventory, &c);
@@ -402,8 +439,10 @@ int daemon__run(struct daemon *d)
 			} else if (evs[i].data.fd == tfd) {
 				uint64_t exp;
 
-				if (read(tfd, &exp, sizeof(exp)) > 0)
+				if (read(tfd, &exp, sizeof(exp)) > 0) {
 					check_losses(d);
+					reuseport_tick(d);
+				}
 			}
 		}
 		journal__flush(d->journal);
@@ -426,6 +465,8 @@ void daemon__fini(struct daemon *d)
 	d->loader = NULL;
 	ledger__free(d->ledger);
 	d->ledger = NULL;
+	rp_groups__free(d->rp);
+	d->rp = NULL;
 	findings__free(d->findings);
 	d->findings = NULL;
 	journal__close(d->journal);

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "ledger.h"
 #include "loader.h"
+#include "rp_groups.h"
 
 struct daemon_opts {
 	struct loader_opts loader;
@@ -22,6 +23,7 @@ struct daemon_opts {
 	size_t max_socks;	 /* ledger bound */
 	int poll_ms;		 /* ring-buffer poll period */
 	bool quiet_existing;	 /* do not journal inventory sockets */
+	struct rp_config rp;	 /* [reuseport], --reuseport */
 };
 
 /* A decoded, enriched event as every consumer sees it. */
@@ -40,6 +42,7 @@ struct daemon {
 	struct ledger *ledger;
 	struct journal *journal;
 	struct findings *findings;
+	struct rp_groups *rp; /* reuseport groups and their balance */
 	struct pw_event_stats stats;
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
 	uint64_t reconciliations;

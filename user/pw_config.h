@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "rp_groups.h"
 
 /* ---- [detect] (detect_config.c) ---------------------------------------- */
 
@@ -65,6 +66,7 @@ struct pw_allow_config {
 struct pw_config {
 	struct pw_detect_config detect;
 	struct pw_allow_config allow;
+	struct rp_config reuseport; /* [reuseport] (rp_groups.c) */
 };
 
 /* The section table: one line per module ({ name, handler, offsetof(struct pw_config, x) }). */

@@ -15,6 +15,7 @@ enum {
 	OPT_MAX_SOCKETS,
 	OPT_POLL_MS,
 	OPT_QUIET_EXISTING,
+	OPT_REUSEPORT,
 };
 
 static const struct option long_opts[] = {
@@ -25,6 +26,7 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
 	{ "quiet-existing", no_argument, NULL, OPT_QUIET_EXISTING },
+	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -47,6 +49,9 @@ void run_opts__usage(FILE *f)
 		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
 		"  --poll-ms MS           ring buffer drain period (default 100)\n"
 		"  --quiet-existing       do not write an event per socket found at start\n"
+		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
+		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
+		"                         journal_delta, max_groups\n"
 		"  -v, --verbose          debug logging (libbpf messages included)\n"
 		"  -h, --help             this help\n"
 		"\n"
@@ -62,6 +67,7 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	rp_config__defaults(&o->rp);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
@@ -106,6 +112,15 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 		case OPT_QUIET_EXISTING:
 			o->quiet_existing = true;
 			break;
+		case OPT_REUSEPORT: {
+			char err[PW_CONFIG_ERR_LEN];
+
+			if (rp_config__parse_arg(&o->rp, optarg, err, sizeof(err))) {
+				pr_err("invalid --reuseport: %s\n", err);
+				return -EINVAL;
+			}
+			break;
+		}
 		case 'v':
 			pw_log_level = PW_LOG_DEBUG;
 			break;
