@@ -11,6 +11,7 @@ const struct config_section pw_config_sections[] = {
 	{ "detect", detect_config__section, offsetof(struct pw_config, detect) },
 	{ "allow", allow_config__section, offsetof(struct pw_config, allow) },
 	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
+	{ "store", store_config__section, offsetof(struct pw_config, store) },
 	{},
 };
 
@@ -26,6 +27,7 @@ void pw_config__free(struct pw_config *c)
 	if (!c)
 		return;
 	allow_config__free(&c->allow);
+	store_config__free(&c->store);
 	pw_config__init(c);
 }
 

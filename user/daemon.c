@@ -160,6 +160,7 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 	default:
 		break;
 	}
+	store__event(d->store, ev);
 	journal__emit(d->journal, ev_json(d, ev));
 }
 
@@ -245,6 +246,8 @@ int daemon__reconcile(struct daemon *d, const char *why)
 	}
 	free(c.seen);
 	inventory__procs_free(c.procs);
+	if (!err)
+		store__reconcile(d->store, d->ledger, pw_now_wall_ns());
 	d->reconciliations++;
 	o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", "reconcile", "reason", why,
 		      "sockets_before", (json_int_t)before, "sockets_after",
@@ -358,6 +361,14 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	if (!d->ledger || !d->findings)
 		return -ENOMEM;
 	findings__add_sink(d->findings, journal_finding_sink, d->journal);
+	/* Only a bad option fails here: an unusable database is retried by the store. */
+	err = store__open(&opts->store, &d->store);
+	if (err) {
+		pr_err("failed to start the history store: %s\n", strerror(-err));
+		return err;
+	}
+	if (d->store)
+		findings__add_sink(d->findings, store__finding_sink, d->store);
 	err = loader__open(&opts->loader, &d->loader);
 	if (err)
 		return err;
@@ -376,6 +387,8 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	inventory__procs_free(c.procs);
 	if (err)
 		pr_warn("inventory failed: %s\n", strerror(-err));
+	else
+		store__reconcile(d->store, d->ledger, pw_now_wall_ns());
 	journal__emit(d->journal, ready_json(d));
 	return 0;
 }
@@ -441,6 +454,7 @@ int daemon__run(struct daemon *d)
 
 				if (read(tfd, &exp, sizeof(exp)) > 0) {
 					check_losses(d);
+					journal__emit(d->journal, store__status_change(d->store));
 					reuseport_tick(d);
 				}
 			}
@@ -469,6 +483,8 @@ void daemon__fini(struct daemon *d)
 	d->rp = NULL;
 	findings__free(d->findings);
 	d->findings = NULL;
+	store__close(d->store);
+	d->store = NULL;
 	journal__close(d->journal);
 	d->journal = NULL;
 }

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "ledger.h"
 #include "loader.h"
+#include "store.h"
 #include "rp_groups.h"
 
 struct daemon_opts {
@@ -23,6 +24,7 @@ struct daemon_opts {
 	size_t max_socks;	 /* ledger bound */
 	int poll_ms;		 /* ring-buffer poll period */
 	bool quiet_existing;	 /* do not journal inventory sockets */
+	struct store_opts store; /* SQLite history (--db) */
 	struct rp_config rp;	 /* [reuseport], --reuseport */
 };
 
@@ -42,6 +44,7 @@ struct daemon {
 	struct ledger *ledger;
 	struct journal *journal;
 	struct findings *findings;
+	struct store *store;		/* SQLite history; NULL with --db none */
 	struct rp_groups *rp; /* reuseport groups and their balance */
 	struct pw_event_stats stats;
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */

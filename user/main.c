@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "run the daemon: capture binds, keep the ledger, raise findings" },
 	{ "ports", cmd_ports, "show the live owners of every bound TCP/UDP port" },
+	{ "history", cmd_history, "who held a port when, bind attempts and findings, from the SQLite history" },
 	{ "check", cmd_check, "show kernel features and the hook tier chosen per family" },
 };
 

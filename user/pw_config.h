@@ -61,11 +61,22 @@ struct pw_allow_config {
 	size_t n_share;
 };
 
+/* ---- [store] (store_config.c) ------------------------------------------ */
+
+/* The SQLite history; 0 / NULL: the store's embedded default. */
+struct pw_store_config {
+	char *db;		/* database path; "none" disables the history */
+	int64_t retention_secs; /* closed rows older than this are deleted */
+	uint64_t max_rows;	/* per table */
+	uint64_t max_bytes;	/* database size */
+};
+
 /* ---- the whole file ----------------------------------------------------- */
 
 struct pw_config {
 	struct pw_detect_config detect;
 	struct pw_allow_config allow;
+	struct pw_store_config store;
 	struct rp_config reuseport; /* [reuseport] (rp_groups.c) */
 };
 
@@ -86,6 +97,8 @@ int pw_config__load_string(const char *text, const char *name, struct pw_config 
 			   size_t errlen);
 
 /* Per-module hooks used by the table above. */
+int store_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
+void store_config__free(struct pw_store_config *c);
 int detect_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
 void detect_config__defaults(struct pw_detect_config *c);
 int allow_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);

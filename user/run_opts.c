@@ -15,6 +15,10 @@ enum {
 	OPT_MAX_SOCKETS,
 	OPT_POLL_MS,
 	OPT_QUIET_EXISTING,
+	OPT_DB,
+	OPT_RETENTION,
+	OPT_DB_MAX_ROWS,
+	OPT_DB_MAX_BYTES,
 	OPT_REUSEPORT,
 };
 
@@ -26,6 +30,10 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
 	{ "quiet-existing", no_argument, NULL, OPT_QUIET_EXISTING },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "retention", required_argument, NULL, OPT_RETENTION },
+	{ "db-max-rows", required_argument, NULL, OPT_DB_MAX_ROWS },
+	{ "db-max-bytes", required_argument, NULL, OPT_DB_MAX_BYTES },
 	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -49,6 +57,12 @@ void run_opts__usage(FILE *f)
 		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
 		"  --poll-ms MS           ring buffer drain period (default 100)\n"
 		"  --quiet-existing       do not write an event per socket found at start\n"
+		"  --db PATH              SQLite history (default " PW_STORE_DEFAULT_PATH ");\n"
+		"                         'none' keeps no history\n"
+		"  --retention DUR        history kept for closed sockets, attempts, findings\n"
+		"                         (default 30d)\n"
+		"  --db-max-rows N        rows kept per history table (default 1000000)\n"
+		"  --db-max-bytes N       history database size bound (default 1 GiB)\n"
 		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
 		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
 		"                         journal_delta, max_groups\n"
@@ -111,6 +125,35 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case OPT_QUIET_EXISTING:
 			o->quiet_existing = true;
+			break;
+		case OPT_DB:
+			if (!*optarg) {
+				pr_err("invalid --db '': a file path or 'none'\n");
+				return -EINVAL;
+			}
+			o->store.path = optarg;
+			break;
+		case OPT_RETENTION:
+			if (pw_parse_duration(optarg, &o->store.retention_secs) ||
+			    o->store.retention_secs <= 0) {
+				pr_err("invalid --retention '%s': a duration such as 30d, 12h, 90m\n",
+				       optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DB_MAX_ROWS:
+			if (pw_parse_long(optarg, 100, 1000000000L, &v)) {
+				pr_err("invalid --db-max-rows '%s': 100 to 1000000000\n", optarg);
+				return -EINVAL;
+			}
+			o->store.max_rows = (uint64_t)v;
+			break;
+		case OPT_DB_MAX_BYTES:
+			if (pw_parse_long(optarg, 65536, 1L << 50, &v)) {
+				pr_err("invalid --db-max-bytes '%s': 65536 to 2^50\n", optarg);
+				return -EINVAL;
+			}
+			o->store.max_bytes = (uint64_t)v;
 			break;
 		case OPT_REUSEPORT: {
 			char err[PW_CONFIG_ERR_LEN];
