@@ -486,6 +486,7 @@ void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 
 	const char *argv[64];
 	char tier[16];
+	bool has_db = false;
 	int n = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -500,6 +501,15 @@ void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 	argv[n++] = "--quiet-existing";
 	argv[n++] = "--force-tier";
 	argv[n++] = tier;
+	for (const char *const *e = extra; e && *e; e++)
+		if (!strcmp(*e, "--db"))
+			has_db = true;
+	if (!has_db) {
+		/* Never the shared default /var/lib/portwarden/history.db. */
+		snprintf(d->db_path, sizeof(d->db_path), "/tmp/pw-test-%d-history.db", getpid());
+		argv[n++] = "--db";
+		argv[n++] = d->db_path;
+	}
 	for (; extra && *extra && n < 62; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -559,6 +569,15 @@ void pw_daemon_stop(struct pw_daemon *d)
 		d->events = NULL;
 	}
 	unlink(d->events_path);
+	if (d->db_path[0]) {
+		char p[160];
+
+		unlink(d->db_path);
+		snprintf(p, sizeof(p), "%s-wal", d->db_path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", d->db_path);
+		unlink(p);
+	}
 	if (getenv("PW_KEEP_LOGS") == NULL)
 		unlink(d->log_path);
 	for (int i = 0; i < 4; i++)

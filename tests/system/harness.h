@@ -97,6 +97,7 @@ struct pw_daemon {
 	pid_t pid;
 	char events_path[128];
 	char log_path[128];
+	char db_path[128]; /* private history unless the test passes --db */
 	FILE *events;
 	json_t *lines; /* every JSON line read so far */
 	size_t next;   /* first line not yet matched by pw_daemon_next() */
