@@ -101,6 +101,10 @@ test: deps
 
 tests-build: $(O)/portwarden $(UNIT_BINS) $(SYS_BINS)
 
+# Every bench/*.sh, each given the build directory (root; see README "Benchmarks").
+bench: $(O)/portwarden
+	@for b in bench/*.sh; do echo "=== $$b"; $$b $(O) || exit 1; done
+
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(O)
 
