@@ -18,6 +18,7 @@
 #include <time.h>
 #include "daemon.h"
 #include "metrics.h"
+#include "rp_groups.h"
 #include "util.h"
 
 struct mbuf {
@@ -349,18 +350,71 @@ static void render_shared_ports(struct mbuf *b, struct daemon *d)
 	free(v);
 }
 
+/* Groups of the reuseport model (rp_groups.c) with their window counts. */
+struct rp_collect {
+	struct metrics_rp_group *g;
+	uint64_t *hits; /* one array for every group's members */
+	size_t n, cap, n_hits, cap_hits;
+};
+
+static void rp_collect_one(void *ctx, const struct rp_group_view *v)
+{
+	struct rp_collect *c = ctx;
+	uint64_t *hits = NULL;
+
+	if (c->n == c->cap || c->n_hits + v->n_members > c->cap_hits)
+		return; /* the model grew since counting: the next scrape sees it */
+	if (v->samples) {
+		hits = c->hits + c->n_hits;
+		for (size_t i = 0; i < v->n_members; i++)
+			hits[i] = v->members[i].count;
+		c->n_hits += v->n_members;
+	}
+	c->g[c->n++] = (struct metrics_rp_group){ .proto = v->key.proto,
+						  .port = v->key.port,
+						  .members = (uint32_t)v->n_members,
+						  .hits = hits,
+						  .n_hits = hits ? (uint32_t)v->n_members : 0 };
+}
+
+static void rp_count(void *ctx, const struct rp_group_view *v)
+{
+	struct rp_collect *c = ctx;
+
+	c->cap++;
+	c->cap_hits += v->n_members;
+}
+
 /*
- * Reuseport groups. Until a reuseport model (per-member delivery counts from
- * the reuseport hooks) is in, groups come from the ledger: the members of a
- * port's group are its sockets flagged PW_F_GROUP, and shares are unknown.
- * A model plugs in here: fill @ret with its groups (hits set) instead.
+ * Reuseport groups: from the reuseport model when the daemon has one (members
+ * in a reuseport group with their delivery counts, member index = the model's
+ * stable order), else from the ledger (sockets flagged PW_F_GROUP per port,
+ * shares unknown). @ret_hits is freed by the caller with @ret.
  */
-static size_t collect_rp_groups(struct daemon *d, struct metrics_rp_group **ret)
+static size_t collect_rp_groups(struct daemon *d, struct metrics_rp_group **ret,
+				uint64_t **ret_hits)
 {
 	struct ledger_port *p, *tmp;
 	struct metrics_rp_group *g;
 	size_t n = 0, cap = HASH_COUNT(d->ledger->ports);
 
+	*ret_hits = NULL;
+	if (d->rp) {
+		struct rp_collect c = {};
+
+		rp_groups__foreach(d->rp, rp_count, &c);
+		c.g = calloc(c.cap ? c.cap : 1, sizeof(*c.g));
+		c.hits = calloc(c.cap_hits ? c.cap_hits : 1, sizeof(*c.hits));
+		if (!c.g || !c.hits) {
+			free(c.g);
+			free(c.hits);
+			return 0;
+		}
+		rp_groups__foreach(d->rp, rp_collect_one, &c);
+		*ret = c.g;
+		*ret_hits = c.hits;
+		return c.n;
+	}
 	g = calloc(cap ? cap : 1, sizeof(*g));
 	if (!g)
 		return 0;
@@ -446,15 +500,17 @@ static void render_rp_shares(struct mbuf *b, struct daemon *d, const struct port
 static void render_reuseport(struct mbuf *b, struct daemon *d)
 {
 	struct metrics_rp_group *g = NULL;
+	uint64_t *hits = NULL;
 	struct port_series *v;
 	size_t n, ng;
 	uint64_t dropped;
 
 	mb_family(b, "portwarden_reuseport_group_members", "gauge",
 		  "Members of SO_REUSEPORT groups (top-K groups by size).");
-	ng = collect_rp_groups(d, &g);
+	ng = collect_rp_groups(d, &g, &hits);
 	v = calloc(ng ? ng : 1, sizeof(*v));
 	if (!v) {
+		free(hits);
 		free(g);
 		b->oom = true;
 		return;
@@ -493,6 +549,7 @@ static void render_reuseport(struct mbuf *b, struct daemon *d)
 			  "portwarden_reuseport_imbalance_ratio{proto=\"%s\",port=\"%u\"} %.6f\n",
 			  pw_proto_name(v[i].proto), v[i].port, v[i].val);
 	free(v);
+	free(hits);
 	free(g);
 }
 
@@ -527,10 +584,32 @@ static void render_ledger(struct mbuf *b, struct daemon *d)
 
 static void render_store(struct mbuf *b, struct daemon *d)
 {
+	struct store_stats st;
+
+	/* No store (--db none): every counter is 0. */
+	store__get_stats(d->store, &st);
 	mb_family(b, "portwarden_store_write_failures_total", "counter",
-		  "SQLite history writes that failed.");
-	/* Hook: the store's getter replaces 0 (no store, no failed write). */
-	mb_printf(b, "portwarden_store_write_failures_total %" PRIu64 "\n", (uint64_t)0);
+		  "SQLite history batch writes that failed (disk full, read-only, I/O); retried.");
+	mb_printf(b, "portwarden_store_write_failures_total %" PRIu64 "\n", st.write_failures);
+	mb_family(b, "portwarden_store_queue_dropped_total", "counter",
+		  "History records dropped because the writer's queue was full.");
+	mb_printf(b, "portwarden_store_queue_dropped_total %" PRIu64 "\n", st.queue_dropped);
+	mb_family(b, "portwarden_store_rows_written_total", "counter",
+		  "History rows inserted or updated in committed batches.");
+	mb_printf(b, "portwarden_store_rows_written_total %" PRIu64 "\n", st.rows_written);
+	mb_family(b, "portwarden_store_rows_rejected_total", "counter",
+		  "History records the database refused (skipped).");
+	mb_printf(b, "portwarden_store_rows_rejected_total %" PRIu64 "\n", st.rows_rejected);
+	mb_family(b, "portwarden_store_retention_deleted_total", "counter",
+		  "History rows deleted by retention (age, rows, bytes).");
+	mb_printf(b, "portwarden_store_retention_deleted_total %" PRIu64 "\n",
+		  st.retention_deleted);
+	mb_family(b, "portwarden_store_queue_length", "gauge",
+		  "History records waiting for the writer.");
+	mb_printf(b, "portwarden_store_queue_length %u\n", st.queue_len);
+	mb_family(b, "portwarden_store_up", "gauge",
+		  "1 while the history database is writable (or disabled), 0 while writes fail.");
+	mb_printf(b, "portwarden_store_up %d\n", d->store ? st.healthy : 1);
 }
 
 /* ---- the table: a module adds its renderer here ------------------------- */
