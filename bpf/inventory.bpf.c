@@ -58,3 +58,48 @@ int iter_udp(struct bpf_iter__udp *ctx)
 	pw_emit_inventory(ctx->meta->seq, sk, ctx->uid);
 	return 0;
 }
+
+/*
+ * Reconciliation after loss: the sockets the hooks marked bound and have not
+ * seen released, among those iter/tcp skips (bound-only and connected TCP
+ * sockets live only in the bind hash), found through the files of every task.
+ * With iter/tcp and iter/udp this covers every socket the ledger can hold,
+ * so none is kept on faith. (iter/bpf_sk_storage_map would be the direct
+ * walk, but some kernels refuse it with EPERM where iter/task_file loads.)
+ */
+SEC("iter/task_file")
+int iter_sk_state(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct pw_sk_state *st;
+	struct pw_event e = {};
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_state == TCP_LISTEN)
+		return 0;
+	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+	if (!st || !(st->flags & PW_SK_BOUND))
+		return 0;
+	e.hdr.type = PW_REC_INVENTORY;
+	e.hdr.size = sizeof(e);
+	e.hdr.source = PW_SRC_ITER;
+	e.hdr.ts_ns = bpf_ktime_get_boot_ns();
+	pw_fill_sock(&e.sock, sk);
+	e.sock.cookie = bpf_get_socket_cookie(sk);
+	e.sock.ino = pw_sk_ino(sk);
+	e.task.pid = task->pid;
+	e.task.tgid = task->tgid;
+	e.task.uid = task->cred->uid.val;
+	e.task.euid = task->cred->euid.val;
+	__builtin_memcpy(e.task.comm, task->comm, sizeof(e.task.comm));
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}

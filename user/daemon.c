@@ -184,7 +184,26 @@ struct inv_ctx {
 	uint64_t *seen; /* cookies seen in this pass (reconcile) */
 	size_t n_seen, cap_seen;
 	bool journal;
+	bool reconcile; /* journal what the pass corrects, as "reconciled" events */
+	size_t added;	/* reconcile: sockets the ledger had missed or had wrong */
+	bool seen_overflow; /* out of memory for @seen: sweep nothing */
 };
+
+/*
+ * A reconcile pass writes every correction it makes to the journal, so that
+ * a consumer replaying the stream ends with the daemon's (now exact) view.
+ */
+static void journal_reconciled(struct daemon *d, unsigned int type, struct pw_ev *ev)
+{
+	json_t *o;
+
+	ev->type = type;
+	ev->source = PW_SRC_ITER;
+	o = ev_json(d, ev);
+	if (o)
+		json_object_set_new(o, "reconciled", json_true());
+	journal__emit(d->journal, o);
+}
 
 static void on_inventory(void *ctx, const void *data, size_t len)
 {
@@ -196,8 +215,28 @@ static void on_inventory(void *ctx, const void *data, size_t len)
 		return;
 	inventory__owner_of(c->procs, rec.sock.ino, &rec.task);
 	daemon__ev_from_record(&rec, &ev);
+	if (c->seen && c->n_seen == c->cap_seen) {
+		/* Fork-inherited sockets show up once per holder in the task pass. */
+		uint64_t *n = realloc(c->seen, 2 * c->cap_seen * sizeof(*n));
+
+		if (n) {
+			c->seen = n;
+			c->cap_seen *= 2;
+		} else {
+			c->seen_overflow = true;
+		}
+	}
 	if (c->seen && c->n_seen < c->cap_seen)
 		c->seen[c->n_seen++] = rec.sock.cookie;
+	if (c->reconcile) {
+		struct ledger_sock *s = ledger__find(c->d->ledger, ev.sock.cookie);
+
+		if (!s || s->listening != ev.sock.listening ||
+		    memcmp(&s->key, &ev.sock.key, sizeof(s->key))) {
+			c->added++;
+			journal_reconciled(c->d, PW_REC_INVENTORY, &ev);
+		}
+	}
 	if (!c->journal) {
 		ledger__upsert(c->d->ledger, &ev.sock, NULL);
 		return;
@@ -214,12 +253,17 @@ static int cmp_u64(const void *a, const void *b)
 
 int daemon__reconcile(struct daemon *d, const char *why)
 {
-	struct inv_ctx c = { .d = d };
+	struct inv_ctx c = { .d = d, .reconcile = true };
 	struct ledger_sock *s, *tmp;
-	size_t before = d->ledger->n_socks, removed = 0;
+	size_t before, removed = 0;
+	bool tracked = false;
 	json_t *o;
 	int err;
 
+	/* Records already queued are older than the pass: apply them first. */
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+	before = d->ledger->n_socks;
 	c.cap_seen = d->ledger->max_socks + 1024;
 	c.seen = calloc(c.cap_seen, sizeof(*c.seen));
 	c.procs = inventory__scan_procs();
@@ -228,17 +272,23 @@ int daemon__reconcile(struct daemon *d, const char *why)
 		return -ENOMEM;
 	}
 	err = loader__inventory(d->loader, on_inventory, &c);
-	if (!err) {
+	/*
+	 * Bound-only TCP sockets are invisible to iter/tcp; tiers A and B mark
+	 * every bound socket in sk_state, whose iterator shows them. Tier C
+	 * does not, and then such sockets are kept on faith.
+	 */
+	if (!err && loader__tier(d->loader, PW_FAM_BIND) != PW_TIER_C)
+		tracked = !loader__tracked(d->loader, on_inventory, &c);
+	if (!err && !c.seen_overflow) {
 		qsort(c.seen, c.n_seen, sizeof(*c.seen), cmp_u64);
-		/*
-		 * Sweep what the iterators can see (TCP listeners, UDP) but did
-		 * not: those closed while their records were lost. Bound-only TCP
-		 * sockets are invisible to iter/tcp and are kept.
-		 */
+		/* Sweep what the passes could see but did not: closed while lost. */
 		HASH_ITER(hh, d->ledger->socks, s, tmp) {
-			if (s->key.proto == IPPROTO_TCP && !s->listening)
+			if (!tracked && s->key.proto == IPPROTO_TCP && !s->listening)
 				continue;
 			if (!bsearch(&s->cookie, c.seen, c.n_seen, sizeof(*c.seen), cmp_u64)) {
+				struct pw_ev ev = { .wall_ns = pw_now_wall_ns(), .sock = *s };
+
+				journal_reconciled(d, PW_REC_CLOSE, &ev);
 				ledger__remove(d->ledger, s->cookie);
 				removed++;
 			}
@@ -249,16 +299,33 @@ int daemon__reconcile(struct daemon *d, const char *why)
 	if (!err)
 		store__reconcile(d->store, d->ledger, pw_now_wall_ns());
 	d->reconciliations++;
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", "reconcile", "reason", why,
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "reconcile", "reason", why,
 		      "sockets_before", (json_int_t)before, "sockets_after",
-		      (json_int_t)d->ledger->n_socks, "removed", (json_int_t)removed);
+		      (json_int_t)d->ledger->n_socks, "removed", (json_int_t)removed, "added",
+		      (json_int_t)c.added);
 	if (o)
 		pw_json_set_time(o, "time", pw_now_wall_ns());
 	journal__emit(d->journal, o);
 	return err;
 }
 
-/* Ring-buffer reserve failures since the last tick mean the ledger may be wrong. */
+static void journal_loss(struct daemon *d, const char *kind, unsigned int src, uint64_t n,
+			 uint64_t total)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "loss", "kind", kind, "source",
+			      events__source_name(src), "lost", (json_int_t)n, "lost_total",
+			      (json_int_t)total);
+
+	if (o)
+		pw_json_set_time(o, "time", pw_now_wall_ns());
+	journal__emit(d->journal, o);
+}
+
+/*
+ * Ring-buffer reserve failures (kind "reserve") and records the reader
+ * rejected (kind "rejected") since the last tick mean the ledger may be
+ * wrong: say so, then re-synchronise it with a fresh iterator pass.
+ */
 static void check_losses(struct daemon *d)
 {
 	bool lost = false;
@@ -267,14 +334,17 @@ static void check_losses(struct daemon *d)
 		uint64_t n = loader__drops(d->loader, src);
 
 		if (n != d->lost_seen[src]) {
-			json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", "loss", "source",
-					      events__source_name(src), "lost",
-					      (json_int_t)(n - d->lost_seen[src]), "lost_total",
-					      (json_int_t)n);
-			if (o)
-				pw_json_set_time(o, "time", pw_now_wall_ns());
-			journal__emit(d->journal, o);
+			journal_loss(d, "reserve", src, n - d->lost_seen[src], n);
 			d->lost_seen[src] = n;
+			lost = true;
+		}
+	}
+	for (unsigned int src = 0; src <= PW_SRC_MAX; src++) {
+		uint64_t n = d->stats.rejected[src];
+
+		if (n != d->rejected_seen[src]) {
+			journal_loss(d, "rejected", src, n - d->rejected_seen[src], n);
+			d->rejected_seen[src] = n;
 			lost = true;
 		}
 	}

@@ -18,6 +18,8 @@
 #include "store.h"
 #include "rp_groups.h"
 
+struct ring_buffer;
+
 struct daemon_opts {
 	struct loader_opts loader;
 	const char *events_path; /* JSON lines; NULL = stdout */
@@ -48,6 +50,8 @@ struct daemon {
 	struct rp_groups *rp; /* reuseport groups and their balance */
 	struct pw_event_stats stats;
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
+	uint64_t rejected_seen[PW_SRC_MAX + 1]; /* reader rejections already acted on */
+	struct ring_buffer *rb;		/* drained before a reconcile pass */
 	uint64_t reconciliations;
 	uint64_t bind_attempts[2];	/* [0] tcp, [1] udp */
 	int unpriv_port_start;

@@ -65,7 +65,7 @@ static const struct family_desc families[PW_FAM_MAX] = {
 	[PW_FAM_INVENTORY] = {
 		.name = "inventory", .open = inventory_open, .destroy = inventory_destroy,
 		.object = inventory_object,
-		.tiers = { { { "iter_tcp", "iter_udp" } } },
+		.tiers = { { { "iter_tcp", "iter_udp", "iter_sk_state" } } },
 	},
 	[PW_FAM_REUSEPORT] = {
 		.name = "reuseport", .open = reuseport_open, .destroy = reuseport_destroy,
@@ -87,8 +87,10 @@ struct loader {
 	char reason[PW_FAM_MAX][TIERS][PW_REASON_LEN];
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
+	const char *link_prog[MAX_LINKS]; /* program name of each link */
+	int fam_first_link[PW_FAM_MAX], fam_n_links[PW_FAM_MAX];
 	int events_fd, sk_state_fd, drops_fd; /* owned by the first loaded object */
-	struct bpf_link *iter_links[2];
+	struct bpf_link *iter_links[3]; /* tcp, udp, task_file (tracked) */
 };
 
 /* The last libbpf warning, so a refused tier can say why. */
@@ -423,8 +425,8 @@ void loader__destroy(struct loader *l)
 	free(l);
 }
 
-static int run_iter(struct bpf_link **link, struct bpf_program *prog, loader_record_fn cb,
-		    void *ctx)
+static int run_iter(struct bpf_link **link, struct bpf_program *prog,
+		    const struct bpf_iter_attach_opts *opts, loader_record_fn cb, void *ctx)
 {
 	char buf[sizeof(struct pw_event) * 64];
 	size_t have = 0;
@@ -432,7 +434,7 @@ static int run_iter(struct bpf_link **link, struct bpf_program *prog, loader_rec
 	int fd;
 
 	if (!*link) {
-		*link = bpf_program__attach_iter(prog, NULL);
+		*link = bpf_program__attach_iter(prog, opts);
 		if (!*link)
 			return -errno;
 	}
@@ -462,8 +464,17 @@ int loader__inventory(struct loader *l, loader_record_fn cb, void *ctx)
 
 	if (!inv)
 		return -EOPNOTSUPP;
-	err = run_iter(&l->iter_links[0], inv->progs.iter_tcp, cb, ctx);
+	err = run_iter(&l->iter_links[0], inv->progs.iter_tcp, NULL, cb, ctx);
 	if (!err)
-		err = run_iter(&l->iter_links[1], inv->progs.iter_udp, cb, ctx);
+		err = run_iter(&l->iter_links[1], inv->progs.iter_udp, NULL, cb, ctx);
 	return err;
+}
+
+int loader__tracked(struct loader *l, loader_record_fn cb, void *ctx)
+{
+	struct inventory_bpf *inv = l->skel[PW_FAM_INVENTORY];
+
+	if (!inv)
+		return -EOPNOTSUPP;
+	return run_iter(&l->iter_links[2], inv->progs.iter_sk_state, NULL, cb, ctx);
 }

@@ -51,6 +51,12 @@ uint64_t loader__drops(const struct loader *l, unsigned int source);
  */
 typedef void (*loader_record_fn)(void *ctx, const void *rec, size_t len);
 int loader__inventory(struct loader *l, loader_record_fn cb, void *ctx);
+/*
+ * Walk the sockets the hooks marked bound in `sk_state` that the table
+ * iterators cannot see (bound-only and connected TCP sockets); same records.
+ * Sockets with no storage (tier C, or bound before the daemon) are absent.
+ */
+int loader__tracked(struct loader *l, loader_record_fn cb, void *ctx);
 
 /* Installed once: routes libbpf's messages to our log (debug level). */
 void loader__setup_libbpf_log(void);
