@@ -111,6 +111,11 @@ test-unit: $(UNIT_BINS)
 test-system: $(O)/portwarden $(SYS_BINS)
 	tests/run-system.sh $(O)
 
+# The system suites in Debian's 6.1 kernel under qemu, bind tiers A, B and C
+# (tests/vm/README.md; knobs PW_VM_TIERS, PW_VM_SUITES, PW_VM_SKIP_SUITES).
+test-vm: $(O)/portwarden $(SYS_BINS)
+	tests/vm/suite.sh $(O)
+
 clean:
 	rm -rf $(O)
 
@@ -132,11 +137,6 @@ INSTALL ?= install
 
 .PHONY: install-data
 install: all install-data
-# The system suites in Debian's 6.1 kernel under qemu, bind tiers A, B and C
-# (tests/vm/README.md; knobs PW_VM_TIERS, PW_VM_SUITES, PW_VM_SKIP_SUITES).
-test-vm: $(O)/portwarden $(SYS_BINS)
-	tests/vm/suite.sh $(O)
-
 	$(INSTALL) -D -m 0755 $(O)/portwarden $(DESTDIR)$(PREFIX)/bin/portwarden
 
 install-data:
