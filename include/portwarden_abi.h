@@ -102,7 +102,8 @@ struct pw_event {
 	struct pw_task_rec task;
 	__s32 err;	/* -errno for failed or refused binds */
 	__u8 err_kind;	/* enum pw_err_kind */
-	__u8 pad[3];
+	__u8 detail;	/* PW_REC_BIND_REFUSED: enum pw_enf_reason | PW_ENF_AUDITED */
+	__u8 pad[2];
 };
 
 /* Per-member reuseport delivery counters: key of `reuseport_hits`. */
@@ -126,6 +127,66 @@ enum pw_rp_miss {
 	PW_RP_MISS_SOURCES_FULL = 2, /* reuseport_sources could not take a new source */
 	PW_RP_MISS_NO_SOURCE = 3,    /* tier A: no IPv4/IPv6 source in the skb */
 	PW_RP_MISS_MAX,
+};
+
+/*
+ * Enforcement (bpf/enforce.bpf.c). The policy lives in `policy` (hash) keyed
+ * by port, protocol and optionally address, plus a generation bit: a reload
+ * writes the whole new policy under the other generation, then flips the one
+ * `settings` word, so the programs see either the old or the new policy,
+ * never a mix.
+ */
+enum pw_enf_mode { PW_ENF_OFF = 0, PW_ENF_AUDIT = 1, PW_ENF_ENFORCE = 2 };
+
+/* Why a bind was (or, in audit mode, would have been) refused. */
+enum pw_enf_reason {
+	PW_ENF_R_PROTECTED = 1, /* protected port, binder is not a listed owner */
+	PW_ENF_R_CROSS_UID = 2, /* would share the port with another uid */
+	PW_ENF_R_SHADOWING = 3, /* specific address over another owner's wildcard */
+};
+#define PW_ENF_AUDITED 0x80 /* pw_event.detail: audit mode, the bind went ahead */
+
+/* settings[0]: one 64-bit word, so an update is a single store. */
+#define PW_ENF_S_MODE_MASK 0x3ull	/* enum pw_enf_mode */
+#define PW_ENF_S_CROSS_UID (1ull << 2)	/* refuse cross-uid sharing */
+#define PW_ENF_S_SHADOWING (1ull << 3)	/* refuse shadowing of a wildcard */
+#define PW_ENF_S_GEN (1ull << 4)	/* which policy generation is live */
+
+enum pw_enf_owner_type { PW_ENF_O_UID = 1, PW_ENF_O_CGROUP = 2, PW_ENF_O_EXE = 3 };
+
+struct pw_enf_owner {
+	__u8 type;  /* enum pw_enf_owner_type */
+	__u8 level; /* cgroup: depth below the v2 root (ancestor id lookup) */
+	__u8 pad[2];
+	__u32 uid;  /* uid: compared with the socket's sk_uid */
+	__u64 id;   /* cgroup: cgroup id (directory inode); exe: inode number */
+	__u64 dev;  /* exe: kernel dev_t of the file system (MKDEV: major << 20 | minor) */
+};
+
+#define PW_ENF_MAX_OWNERS 8
+#define PW_ENF_MAX_POLICY 4096
+
+struct pw_enf_pkey {
+	__u16 port;   /* host order */
+	__u8 proto;   /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;  /* 0: any address of either family; AF_INET/AF_INET6: addr below */
+	__u8 gen;     /* 0 or 1, see PW_ENF_S_GEN */
+	__u8 pad[3];
+	__u8 addr[PW_ADDR_LEN];
+};
+
+struct pw_enf_policy {
+	__u32 n_owners;
+	__u32 pad;
+	struct pw_enf_owner owners[PW_ENF_MAX_OWNERS];
+};
+
+/* Index of the per-CPU `enf_stats` array. */
+enum pw_enf_stat {
+	PW_ENF_ST_HOLDERS_FULL = 0, /* a port had more distinct holders than slots */
+	PW_ENF_ST_MAP_FULL = 1,	    /* the holders map could not take a new port */
+	PW_ENF_ST_NO_STORAGE = 2,   /* no socket storage: the socket is not tracked */
+	PW_ENF_ST_MAX,
 };
 
 /* Limits shared by both sides. */

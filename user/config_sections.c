@@ -10,6 +10,8 @@
 const struct config_section pw_config_sections[] = {
 	{ "detect", detect_config__section, offsetof(struct pw_config, detect) },
 	{ "allow", allow_config__section, offsetof(struct pw_config, allow) },
+	{ "enforce", enforce_config__section, offsetof(struct pw_config, enforce) },
+	{ "protect", protect_config__section, offsetof(struct pw_config, enforce) },
 	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
 	{ "store", store_config__section, offsetof(struct pw_config, store) },
 	{},
@@ -20,6 +22,7 @@ void pw_config__init(struct pw_config *c)
 	memset(c, 0, sizeof(*c));
 	detect_config__defaults(&c->detect);
 	rp_config__defaults(&c->reuseport);
+	enforce_config__defaults(&c->enforce);
 }
 
 void pw_config__free(struct pw_config *c)
@@ -27,6 +30,7 @@ void pw_config__free(struct pw_config *c)
 	if (!c)
 		return;
 	allow_config__free(&c->allow);
+	enforce_config__free(&c->enforce);
 	store_config__free(&c->store);
 	pw_config__init(c);
 }

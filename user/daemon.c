@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "daemon.h"
+#include "enforce.h"
 #include "detect_reuseport_skew.h"
 #include "inventory.h"
 #include "log.h"
@@ -57,6 +58,7 @@ void daemon__ev_from_record(const struct pw_event *rec, struct pw_ev *ev)
 	memcpy(s->owner.comm, rec->task.comm, sizeof(s->owner.comm));
 	s->owner.comm[sizeof(s->owner.comm) - 1] = '\0';
 	owner__enrich(&s->owner);
+	ev->detail = rec->detail;
 	if (rec->err_kind == PW_ERR_EXACT || rec->err_kind == PW_ERR_REBIND)
 		ev->err = rec->err < 0 ? -rec->err : rec->err;
 }
@@ -110,6 +112,8 @@ static json_t *ev_json(struct daemon *d, const struct pw_ev *ev)
 		json_object_set_new(o, "errno", json_string(pw_errno_name(ev->err)));
 		json_object_set_new(o, "errno_inferred", json_boolean(ev->err_inferred));
 	}
+	if (ev->type == PW_REC_BIND_REFUSED)
+		enforce__annotate_event(o, ev->detail);
 	return o;
 }
 
@@ -151,6 +155,9 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 			ev->sock.bound_ns = s->bound_ns;
 		}
 		ledger__remove(d->ledger, ev->sock.cookie);
+		break;
+	case PW_REC_BIND_REFUSED:
+		daemon__enforce_event(d, ev);
 		break;
 	case PW_REC_INVENTORY:
 		ledger__upsert(d->ledger, &ev->sock, NULL);
@@ -439,7 +446,13 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	}
 	if (d->store)
 		findings__add_sink(d->findings, store__finding_sink, d->store);
-	err = loader__open(&opts->loader, &d->loader);
+	err = daemon__enforce_prepare(d);
+	if (err)
+		return err;
+	err = loader__open(&d->opts.loader, &d->loader);
+	if (err)
+		return err;
+	err = daemon__enforce_start(d);
 	if (err)
 		return err;
 	for (int f = 0; f < PW_FAM_MAX; f++)
@@ -514,10 +527,12 @@ int daemon__run(struct daemon *d)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
+					if (si.ssi_signo == SIGHUP) {
 						owner__flush_cache();
-					else
+						daemon__enforce_reload(d);
+					} else {
 						d->stop = true;
+					}
 				}
 			} else if (evs[i].data.fd == tfd) {
 				uint64_t exp;
@@ -546,6 +561,7 @@ cleanup:
 void daemon__fini(struct daemon *d)
 {
 	loader__destroy(d->loader);
+	daemon__enforce_stop(d);
 	d->loader = NULL;
 	ledger__free(d->ledger);
 	d->ledger = NULL;

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "ledger.h"
 #include "loader.h"
+#include "pw_config.h"
 #include "store.h"
 #include "rp_groups.h"
 
@@ -27,6 +28,8 @@ struct daemon_opts {
 	int poll_ms;		 /* ring-buffer poll period */
 	bool quiet_existing;	 /* do not journal inventory sockets */
 	struct store_opts store; /* SQLite history (--db) */
+	const char *config_path; /* --config FILE (re-read on SIGHUP) */
+	struct pw_enforce_config enforce; /* --enforce/--audit/--protect/--deny-* */
 	struct rp_config rp;	 /* [reuseport], --reuseport */
 };
 
@@ -38,6 +41,7 @@ struct pw_ev {
 	struct ledger_sock sock; /* snapshot; sock.owner is the acting task */
 	int err;		 /* positive errno for failed/refused binds */
 	bool err_inferred;	 /* tier B: errno deduced from the ledger */
+	uint8_t detail;		 /* PW_REC_BIND_REFUSED: enum pw_enf_reason | PW_ENF_AUDITED */
 };
 
 struct daemon {
@@ -52,6 +56,8 @@ struct daemon {
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
 	uint64_t rejected_seen[PW_SRC_MAX + 1]; /* reader rejections already acted on */
 	struct ring_buffer *rb;		/* drained before a reconcile pass */
+	struct enforce *enforce;	/* NULL unless a policy is active */
+	struct pw_enforce_config enforce_cfg; /* the live enforcement policy */
 	uint64_t reconciliations;
 	uint64_t bind_attempts[2];	/* [0] tcp, [1] udp */
 	int unpriv_port_start;

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "bind.skel.h"
 #include "cgroup.h"
+#include "enforce.skel.h"
 #include "inventory.skel.h"
 #include "lifecycle.skel.h"
 #include "loader.h"
@@ -42,6 +43,7 @@ SKEL_OPS(bind)
 SKEL_OPS(lifecycle)
 SKEL_OPS(inventory)
 SKEL_OPS(reuseport)
+SKEL_OPS(enforce)
 
 static const struct family_desc families[PW_FAM_MAX] = {
 	[PW_FAM_BIND] = {
@@ -75,6 +77,12 @@ static const struct family_desc families[PW_FAM_MAX] = {
 			{ { "tp_btf_sock_recv_length", "tp_btf_sk_data_ready" } },
 			{ { "kretprobe_reuseport_select_sock" } },
 		},
+	},
+	[PW_FAM_ENFORCE] = {
+		.name = "enforce", .open = enforce_open, .destroy = enforce_destroy,
+		.object = enforce_object,
+		.tiers = { { { "cg_enf_bind4", "cg_enf_bind6", "cg_enf_post_bind4",
+			       "cg_enf_post_bind6", "cg_enf_release" } } },
 	},
 };
 
@@ -175,6 +183,29 @@ int loader__map_fd(const struct loader *l, enum pw_family f, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+int loader__pin_links(struct loader *l, enum pw_family f, const char *dir)
+{
+	for (int i = 0; i < l->fam_n_links[f]; i++) {
+		struct bpf_link *link = l->links[l->fam_first_link[f] + i];
+		const char *name = l->link_prog[l->fam_first_link[f] + i];
+		char path[512];
+		int err;
+
+		/*
+		 * bpffs has no rename: an earlier pin (a previous daemon) is
+		 * replaced by unlink + pin. Our link is attached already, so
+		 * the port is never unguarded in between.
+		 */
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		err = bpf_link__pin(link, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 uint64_t loader__drops(const struct loader *l, unsigned int source)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -261,6 +292,9 @@ static void set_rodata(struct loader *l, enum pw_family f, void *skel)
 	case PW_FAM_INVENTORY:
 		((struct inventory_bpf *)skel)->rodata->wakeup_bytes = wake;
 		break;
+	case PW_FAM_ENFORCE:
+		((struct enforce_bpf *)skel)->rodata->wakeup_bytes = wake;
+		break;
 	default:
 		break;
 	}
@@ -290,6 +324,7 @@ static int attach_all(struct loader *l, struct bpf_object *obj, int *first_link)
 				 bpf_program__name(p), strerror(-err));
 			return err;
 		}
+		l->link_prog[l->n_links] = bpf_program__name(p);
 		l->links[l->n_links++] = link;
 	}
 	return 0;
@@ -356,11 +391,20 @@ static int load_family(struct loader *l, enum pw_family f)
 			continue;
 		}
 		remember_shared_maps(l, obj);
+		l->fam_first_link[f] = first_link;
+		l->fam_n_links[f] = l->n_links - first_link;
 		l->skel[f] = skel;
 		l->tier[f] = (enum pw_tier)t;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int loader__enable(struct loader *l, enum pw_family f)
+{
+	if (f >= PW_FAM_MAX)
+		return -EINVAL;
+	return l->skel[f] ? 0 : load_family(l, f);
 }
 
 int loader__open(const struct loader_opts *opts, struct loader **ret)
@@ -389,11 +433,17 @@ int loader__open(const struct loader_opts *opts, struct loader **ret)
 	}
 	/* Bind first: the lifecycle object's rodata depends on the bind tier. */
 	for (int f = 0; f < PW_FAM_MAX; f++) {
-		if (opts->inventory_only && f != PW_FAM_INVENTORY) {
+		if ((opts->inventory_only && f != PW_FAM_INVENTORY) ||
+		    (f == PW_FAM_ENFORCE && !opts->enforce)) {
 			snprintf(l->reason[f][0], PW_REASON_LEN, "not requested");
 			continue;
 		}
 		err = load_family(l, (enum pw_family)f);
+		/* Asked to refuse binds and cannot: never run as if it could. */
+		if (err && f == PW_FAM_ENFORCE) {
+			pr_err("failed to load the enforcement hooks: %s\n", l->reason[f][0]);
+			goto cleanup;
+		}
 		if (err && (f == PW_FAM_BIND || opts->inventory_only)) {
 			pr_err("failed to load the bind hooks in any tier (A: %s; B: %s; C: %s)\n",
 			       l->reason[f][0], l->reason[f][1], l->reason[f][2]);

@@ -12,7 +12,14 @@
 #include <stdint.h>
 #include <stddef.h>
 
-enum pw_family { PW_FAM_BIND, PW_FAM_LIFECYCLE, PW_FAM_INVENTORY, PW_FAM_REUSEPORT, PW_FAM_MAX };
+enum pw_family {
+	PW_FAM_BIND,
+	PW_FAM_LIFECYCLE,
+	PW_FAM_INVENTORY,
+	PW_FAM_REUSEPORT,
+	PW_FAM_ENFORCE, /* loaded only when a policy is active (loader_opts.enforce) */
+	PW_FAM_MAX
+};
 enum pw_tier { PW_TIER_NONE = 0, PW_TIER_A = 1, PW_TIER_B = 2, PW_TIER_C = 3 };
 
 #define PW_REASON_LEN 200
@@ -22,6 +29,7 @@ struct loader_opts {
 	const char *cgroup_path;	 /* attach point of cgroup hooks; NULL: the v2 root */
 	uint32_t ringbuf_bytes;		 /* 0: default */
 	bool inventory_only;		 /* just the iterators (portwarden ports) */
+	bool enforce;			 /* load the enforcement family (refuses binds) */
 };
 
 struct loader;
@@ -42,6 +50,14 @@ const char *loader__cgroup_path(const struct loader *l);
 int loader__events_fd(const struct loader *l);
 /* fd of map @name in the object of family @f, or -ENOENT when it did not load. */
 int loader__map_fd(const struct loader *l, enum pw_family f, const char *name);
+
+/*
+ * Pin the links of family @f in bpffs directory @dir as <dir>/<program>, each
+ * replacing an earlier pin, so the attachment outlives the process. 0 or -errno.
+ */
+int loader__pin_links(struct loader *l, enum pw_family f, const char *dir);
+/* Load and attach family @f now if it is not loaded (a reload turned it on). 0 or -errno. */
+int loader__enable(struct loader *l, enum pw_family f);
 
 /* Sum of the per-CPU reserve failures for @source. */
 uint64_t loader__drops(const struct loader *l, unsigned int source);

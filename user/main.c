@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{ "ports", cmd_ports, "show the live owners of every bound TCP/UDP port" },
 	{ "history", cmd_history, "who held a port when, bind attempts and findings, from the SQLite history" },
 	{ "check", cmd_check, "show kernel features and the hook tier chosen per family" },
+	{ "unpin", cmd_unpin, "end pinned enforcement (portwarden run --pin DIR)" },
 };
 
 static void usage(FILE *f)

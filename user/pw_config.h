@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "portwarden_abi.h"
 #include "rp_groups.h"
 
 /* ---- [detect] (detect_config.c) ---------------------------------------- */
@@ -71,11 +72,34 @@ struct pw_store_config {
 	uint64_t max_bytes;	/* database size */
 };
 
+/* ---- [enforce] and [protect] (enforce_config.c) ------------------------ */
+
+/* One protected port (and optionally address): the owners allowed to bind it. */
+struct pw_enf_rule {
+	uint16_t port;
+	uint8_t proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t family; /* 0: any address; AF_INET / AF_INET6: only @addr */
+	uint8_t addr[16];
+	unsigned int n_owners;
+	struct pw_enf_owner owners[PW_ENF_MAX_OWNERS];
+	char text[256]; /* "8443/tcp=uid:1001,exe:/usr/sbin/nginx", for logs */
+};
+
+struct pw_enforce_config {
+	int mode;	    /* enum pw_enf_mode; -1: not set by this source */
+	int deny_cross_uid; /* -1 unset, 0, 1 */
+	int deny_shadowing; /* -1 unset, 0, 1 */
+	char pin_path[256]; /* "": links die with the daemon (fail-safe) */
+	struct pw_enf_rule *rules;
+	size_t n_rules;
+};
+
 /* ---- the whole file ----------------------------------------------------- */
 
 struct pw_config {
 	struct pw_detect_config detect;
 	struct pw_allow_config allow;
+	struct pw_enforce_config enforce;
 	struct pw_store_config store;
 	struct rp_config reuseport; /* [reuseport] (rp_groups.c) */
 };
@@ -103,5 +127,11 @@ int detect_config__section(void *target, const struct pw_config_line *l, char *e
 void detect_config__defaults(struct pw_detect_config *c);
 int allow_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
 void allow_config__free(struct pw_allow_config *c);
+int enforce_config__section(void *target, const struct pw_config_line *l, char *err,
+			    size_t errlen);
+int protect_config__section(void *target, const struct pw_config_line *l, char *err,
+			    size_t errlen);
+void enforce_config__defaults(struct pw_enforce_config *c);
+void enforce_config__free(struct pw_enforce_config *c);
 
 #endif

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include "enforce.h"
 #include "log.h"
 #include "run_opts.h"
 #include "util.h"
@@ -20,6 +21,13 @@ enum {
 	OPT_DB_MAX_ROWS,
 	OPT_DB_MAX_BYTES,
 	OPT_REUSEPORT,
+	OPT_CONFIG,
+	OPT_ENFORCE,
+	OPT_AUDIT,
+	OPT_PROTECT,
+	OPT_DENY_CROSS_UID,
+	OPT_DENY_SHADOWING,
+	OPT_PIN,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +43,13 @@ static const struct option long_opts[] = {
 	{ "db-max-rows", required_argument, NULL, OPT_DB_MAX_ROWS },
 	{ "db-max-bytes", required_argument, NULL, OPT_DB_MAX_BYTES },
 	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "enforce", no_argument, NULL, OPT_ENFORCE },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "deny-cross-uid", no_argument, NULL, OPT_DENY_CROSS_UID },
+	{ "deny-shadowing", no_argument, NULL, OPT_DENY_SHADOWING },
+	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -66,13 +81,26 @@ void run_opts__usage(FILE *f)
 		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
 		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
 		"                         journal_delta, max_groups\n"
+		"  --config FILE          config file (re-read on SIGHUP; a bad file keeps the old)\n"
+		"  --enforce              refuse binds that break the policy (EPERM); attach with\n"
+		"                         --cgroup to limit it to one cgroup\n"
+		"  --audit                report what --enforce would refuse, refuse nothing\n"
+		"  --protect P[/PROTO]=OWNER[,OWNER]  only OWNER may bind port P (repeatable);\n"
+		"                         OWNER: uid:N|NAME, cgroup:PATH, exe:PATH; P may be\n"
+		"                         ADDR:PORT or [ADDR6]:PORT\n"
+		"  --deny-cross-uid       refuse a bind that would share a port with another uid\n"
+		"  --deny-shadowing       refuse a specific-address bind over another owner's wildcard\n"
+		"  --pin DIR              keep enforcing after the daemon exits (bpffs DIR; undo\n"
+		"                         with 'portwarden unpin DIR')\n"
 		"  -v, --verbose          debug logging (libbpf messages included)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Examples:\n"
 		"  portwarden run\n"
 		"  portwarden run --events /var/log/portwarden/events.jsonl\n"
-		"  portwarden run --force-tier bind=B --events - | jq 'select(.type==\"finding\")'\n");
+		"  portwarden run --force-tier bind=B --events - | jq 'select(.type==\"finding\")'\n"
+		"  portwarden run --enforce --protect 8443/tcp=uid:1001 --deny-cross-uid\n"
+		"  portwarden run --audit --protect 53/udp=exe:/usr/sbin/unbound --config /etc/portwarden.conf\n");
 }
 
 int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
@@ -82,6 +110,7 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	rp_config__defaults(&o->rp);
+	enforce_config__defaults(&o->enforce);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
@@ -164,6 +193,35 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 			}
 			break;
 		}
+		case OPT_CONFIG:
+			o->config_path = optarg;
+			break;
+		case OPT_ENFORCE:
+		case OPT_AUDIT:
+			o->enforce.mode = c == OPT_ENFORCE ? PW_ENF_ENFORCE : PW_ENF_AUDIT;
+			break;
+		case OPT_PROTECT: {
+			char msg[PW_CONFIG_ERR_LEN];
+
+			if (enforce_config__add_protect(&o->enforce, optarg, msg, sizeof(msg))) {
+				pr_err("invalid --protect '%s': %s\n", optarg, msg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case OPT_DENY_CROSS_UID:
+			o->enforce.deny_cross_uid = 1;
+			break;
+		case OPT_DENY_SHADOWING:
+			o->enforce.deny_shadowing = 1;
+			break;
+		case OPT_PIN:
+			if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->enforce.pin_path)) {
+				pr_err("invalid --pin '%s': an absolute path on bpffs\n", optarg);
+				return -EINVAL;
+			}
+			snprintf(o->enforce.pin_path, sizeof(o->enforce.pin_path), "%s", optarg);
+			break;
 		case 'v':
 			pw_log_level = PW_LOG_DEBUG;
 			break;
