@@ -602,6 +602,15 @@ static int db_open(struct store *s)
 	return SQLITE_OK;
 fail:
 	db_close(s);
+	if (access(s->path, W_OK) && errno != ENOENT) {
+		char why[256];
+
+		/* Say why in words an operator acts on (EROFS, EACCES, ...). */
+		pthread_mutex_lock(&s->err_lock);
+		snprintf(why, sizeof(why), "%s", s->last_error);
+		pthread_mutex_unlock(&s->err_lock);
+		set_error(s, "%.180s (the database is read-only: %s)", why, strerror(errno));
+	}
 	return rc ? rc : SQLITE_ERROR;
 }
 
