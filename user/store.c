@@ -456,12 +456,6 @@ static int migrate(struct store *s, int64_t from)
 	char sql[64];
 	int rc;
 
-	if (from == 0) {
-		/* Only effective before the first table exists: lets retention shrink the file. */
-		rc = exec(s, "PRAGMA auto_vacuum = INCREMENTAL");
-		if (rc)
-			return rc;
-	}
 	for (int64_t v = from + 1; v <= PW_STORE_SCHEMA_VERSION; v++) {
 		rc = exec(s, "BEGIN IMMEDIATE");
 		if (rc)
@@ -580,7 +574,11 @@ static int db_open(struct store *s)
 	}
 	/* WAL: readers (portwarden history) never block the writer. NORMAL: a
 	 * committed batch survives the daemon's crash (not a power cut). */
-	rc = exec(s, "PRAGMA journal_mode = WAL");
+	/* A new file: before WAL and the first table, or it cannot be set any more.
+	 * INCREMENTAL lets retention give pages back to the file system. */
+	rc = ver ? SQLITE_OK : exec(s, "PRAGMA auto_vacuum = INCREMENTAL");
+	if (!rc)
+		rc = exec(s, "PRAGMA journal_mode = WAL");
 	if (!rc)
 		rc = exec(s, "PRAGMA synchronous = NORMAL");
 	if (!rc)
@@ -960,19 +958,21 @@ static int write_retention(struct store *s, int64_t when_ns)
 		if (!rc && n > (int64_t)s->opts.max_rows)
 			rc = delete_oldest(s, t, n - (int64_t)s->opts.max_rows, &deleted);
 	}
-	/* Size: drop the oldest tenth of each table until under the bound. */
-	for (int round = 0; !rc && round < 20; round++) {
+	/* Size: drop the oldest rows of each table in proportion to the excess (+5%). */
+	for (int round = 0; !rc && round < 10; round++) {
 		int64_t used = used_bytes(s, &rc);
+		double frac;
 
 		if (rc || used <= (int64_t)s->opts.max_bytes)
 			break;
+		frac = 1.0 - (double)s->opts.max_bytes / (double)used + 0.05;
 		for (size_t t = 0; !rc && t < sizeof(ret_tables) / sizeof(ret_tables[0]); t++) {
 			int64_t n;
 
 			snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", ret_tables[t].table);
 			n = pragma_int(s->db, sql, &rc);
 			if (!rc && n)
-				rc = delete_oldest(s, t, n / 10 + 16, &deleted);
+				rc = delete_oldest(s, t, (int64_t)((double)n * frac) + 16, &deleted);
 		}
 	}
 	if (!rc && deleted) {
