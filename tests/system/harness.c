@@ -471,13 +471,30 @@ size_t pw_daemon_count(struct pw_daemon *d, ...)
 }
 
 /* A failed assertion exits the test process: still remove what it made. */
-static struct pw_daemon *running[4];
+/*
+ * Copies, not pointers: the pw_daemon lives on the stack of a test function
+ * that a failed assertion has already left when the atexit handler runs.
+ */
+struct running_daemon {
+	pid_t pid;
+	char events_path[128];
+	char log_path[128];
+	const struct pw_daemon *owner;
+};
+static struct running_daemon running[4];
 
 static void daemons_cleanup(void)
 {
-	for (int i = 0; i < 4; i++)
-		if (running[i])
-			pw_daemon_stop(running[i]);
+	for (int i = 0; i < 4; i++) {
+		if (!running[i].pid)
+			continue;
+		kill(running[i].pid, SIGTERM);
+		waitpid(running[i].pid, NULL, 0);
+		unlink(running[i].events_path);
+		if (getenv("PW_KEEP_LOGS") == NULL)
+			unlink(running[i].log_path);
+		running[i].pid = 0;
+	}
 }
 
 void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
@@ -528,8 +545,13 @@ void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 	}
 	d->lines = json_array();
 	for (int i = 0; i < 4; i++) {
-		if (!running[i]) {
-			running[i] = d;
+		if (!running[i].pid) {
+			running[i].pid = d->pid;
+			running[i].owner = d;
+			snprintf(running[i].events_path, sizeof(running[i].events_path), "%s",
+				 d->events_path);
+			snprintf(running[i].log_path, sizeof(running[i].log_path), "%s",
+				 d->log_path);
 			break;
 		}
 	}
@@ -581,8 +603,8 @@ void pw_daemon_stop(struct pw_daemon *d)
 	if (getenv("PW_KEEP_LOGS") == NULL)
 		unlink(d->log_path);
 	for (int i = 0; i < 4; i++)
-		if (running[i] == d)
-			running[i] = NULL;
+		if (running[i].owner == d)
+			running[i].pid = 0;
 }
 
 char *pw_run_capture(const char *cmd, int *ret_status)
