@@ -44,7 +44,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Iinclude -I$
 	-Wno-unused-function
 
 .SECONDARY:
-.PHONY: all deps run test test-unit test-system test-vm bench fuzz install clean format check-format
+.PHONY: all deps run test test-unit test-system test-vm bench fuzz fuzz-build install clean format check-format
 all: $(O)/portwarden
 
 deps:
@@ -101,9 +101,30 @@ test: deps
 
 tests-build: $(O)/portwarden $(UNIT_BINS) $(SYS_BINS)
 
-# Every bench/*.sh, each given the build directory (root; see README "Benchmarks").
+# Every executable bench/*.sh, each given the build directory (root; see README
+# "Benchmarks"); everything they print also goes to $(O)/bench-results.txt.
 bench: $(O)/portwarden
-	@for b in bench/*.sh; do echo "=== $$b"; $$b $(O) || exit 1; done
+	@: > $(O)/bench-results.txt; \
+	for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "=== $$b" | tee -a $(O)/bench-results.txt; \
+		bash -o pipefail -c '"$$0" "$$1" 2>&1 | tee -a "$$1/bench-results.txt"' $$b $(O) || exit 1; \
+	done
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built by tests/fuzz/suite.sh into a
+# separate O (clang, -fsanitize=fuzzer-no-link on the library). `make fuzz`
+# runs each one longer than `make test` does (FUZZ_SECS each).
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LDFLAGS ?= -fsanitize=fuzzer,address,undefined
+FUZZ_SECS ?= 300
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/libpw.a
+	@mkdir -p $(@D)
+	@echo '  FUZZ    $@'
+	$(Q)$(CLANG) $(CFLAGS) $(FUZZ_LDFLAGS) $< $(O)/libpw.a -o $@ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	PW_FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/suite.sh $(O)
 
 test-unit: $(UNIT_BINS)
 	tests/run-unit.sh $(O)

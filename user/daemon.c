@@ -60,7 +60,8 @@ void daemon__ev_from_record(const struct pw_event *rec, struct pw_ev *ev)
 	owner__enrich(&s->owner);
 	ev->detail = rec->detail;
 	if (rec->err_kind == PW_ERR_EXACT || rec->err_kind == PW_ERR_REBIND)
-		ev->err = rec->err < 0 ? -rec->err : rec->err;
+		/* 64-bit: -INT32_MIN does not fit; no errno exceeds MAX_ERRNO. */
+		ev->err = (int)(llabs((long long)rec->err) > 4095 ? 4095 : llabs((long long)rec->err));
 }
 
 /* Two bound addresses on one port can collide (same family rules apply loosely). */

@@ -88,12 +88,39 @@ void pw_json_set_time(json_t *obj, const char *key, int64_t wall_ns)
 	json_object_set_new(obj, key, json_string(buf));
 }
 
+/*
+ * A JSON string for text the owner controls (comm, exe path, cgroup): any
+ * process can name itself with bytes that are not UTF-8, which jansson
+ * refuses; without this the whole event would be dropped, an easy way to
+ * hide a bind. Bytes outside ASCII are then written as \xNN.
+ */
+json_t *pw_json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char buf[4 * 4096 + 1];
+	size_t n = 0;
+
+	if (j)
+		return j;
+	for (; *s && n + 5 < sizeof(buf); s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x80 || c < 0x20)
+			n += snprintf(buf + n, sizeof(buf) - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return json_string(buf);
+}
+
 json_t *pw_json_owner(const struct pw_owner *o)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s}", "uid", (json_int_t)o->uid,
-			 "pid", (json_int_t)o->pid, "tgid", (json_int_t)o->tgid, "euid",
-			 (json_int_t)o->euid, "comm", o->comm, "exe", o->exe, "cgroup_id",
-			 (json_int_t)o->cgroup_id, "cgroup", o->cgroup, "container", o->container);
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:o}", "uid",
+			 (json_int_t)o->uid, "pid", (json_int_t)o->pid, "tgid", (json_int_t)o->tgid,
+			 "euid", (json_int_t)o->euid, "comm", pw_json_text(o->comm), "exe",
+			 pw_json_text(o->exe), "cgroup_id", (json_int_t)o->cgroup_id, "cgroup",
+			 pw_json_text(o->cgroup), "container", pw_json_text(o->container));
 }
 
 json_t *pw_json_flags(uint8_t flags)

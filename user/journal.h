@@ -26,6 +26,8 @@ uint64_t journal__failures(const struct journal *j);
 json_t *pw_json_owner(const struct pw_owner *o);
 json_t *pw_json_flags(uint8_t flags);
 json_t *pw_json_sock(const struct ledger_sock *s);
+/* json_string(), or with bytes outside ASCII as \\xNN when @s is not UTF-8. */
+json_t *pw_json_text(const char *s);
 void pw_json_set_time(json_t *obj, const char *key, int64_t wall_ns);
 
 #endif

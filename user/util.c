@@ -111,6 +111,9 @@ static int expect(const char **p, const char *chars)
 	return 0;
 }
 
+/* The largest |seconds| whose nanoseconds fit an int64_t (2262-04-11). */
+#define PW_TIME_MAX_SECS 9223372035L
+
 int pw_parse_time(const char *s, int64_t *ret_ns)
 {
 	int Y, M, D, h, m, sec, oh = 0, om = 0;
@@ -122,7 +125,8 @@ int pw_parse_time(const char *s, int64_t *ret_ns)
 	if (s[0] == '@') {
 		long v;
 
-		if (pw_parse_long(s + 1, 0, 253402300799L, &v))
+		/* Nanoseconds in an int64_t end in 2262. */
+		if (pw_parse_long(s + 1, 0, PW_TIME_MAX_SECS, &v))
 			return -EINVAL;
 		*ret_ns = (int64_t)v * 1000000000;
 		return 0;
@@ -170,6 +174,8 @@ int pw_parse_time(const char *s, int64_t *ret_ns)
 	if (t == (time_t)-1)
 		return -EINVAL;
 	t -= oh * 3600 + om * 60;
+	if (t < -PW_TIME_MAX_SECS || t > PW_TIME_MAX_SECS)
+		return -ERANGE;
 	*ret_ns = (int64_t)t * 1000000000 + frac;
 	return 0;
 }
@@ -254,7 +260,13 @@ uint64_t pw_now_boot_ns(void)
 
 int64_t pw_boot_to_wall_ns(uint64_t boot_ns)
 {
-	return pw_now_wall_ns() - (int64_t)(pw_now_boot_ns() - boot_ns);
+	uint64_t now_boot = pw_now_boot_ns();
+	int64_t now_wall = pw_now_wall_ns();
+
+	/* A timestamp from the future or before the epoch is corrupt: use now. */
+	if (boot_ns > now_boot || now_boot - boot_ns > (uint64_t)now_wall)
+		return now_wall;
+	return now_wall - (int64_t)(now_boot - boot_ns);
 }
 
 const char *pw_errno_name(int err)
