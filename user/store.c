@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -1208,6 +1209,7 @@ static void *writer_main(void *arg)
 
 int store__open(const struct store_opts *o, struct store **ret)
 {
+	sigset_t all, old_mask;
 	struct store *s;
 	int err;
 
@@ -1259,7 +1261,12 @@ int store__open(const struct store_opts *o, struct store **ret)
 		       "history and retries (move the file aside to start a new history)\n",
 		       s->last_error);
 	}
+	/* The writer takes no signals: the event loop reads them from a signalfd, which
+	 * only works when every thread blocks them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old_mask);
 	err = pthread_create(&s->thread, NULL, writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	if (err) {
 		db_close(s);
 		free(s->path);

@@ -94,6 +94,10 @@ const char *store__path(const struct store *s);
  */
 json_t *store__status_change(struct store *s);
 
+/* Fill what @o leaves unset from the config file's [store] section (store_config.c). */
+struct pw_store_config;
+void store_config__apply(const struct pw_store_config *c, struct store_opts *o);
+
 /*
  * Open an existing history read-only (the CLI). Checks it is a portwarden
  * database of a schema this binary knows. Returns 0 or -errno with @err set.

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pw_config.h"
+#include "store.h"
 #include "util.h"
 
 int store_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen)
@@ -56,4 +57,17 @@ void store_config__free(struct pw_store_config *c)
 		return;
 	free(c->db);
 	memset(c, 0, sizeof(*c));
+}
+
+void store_config__apply(const struct pw_store_config *c, struct store_opts *o)
+{
+	/* Command-line options win over the file. */
+	if (!o->path)
+		o->path = c->db;
+	if (!o->retention_secs)
+		o->retention_secs = c->retention_secs;
+	if (!o->max_rows)
+		o->max_rows = c->max_rows;
+	if (!o->max_bytes)
+		o->max_bytes = c->max_bytes;
 }
