@@ -1390,6 +1390,18 @@ int store__open_readonly(const char *path, sqlite3 **ret, char *err, size_t errl
 		snprintf(err, errlen, "cannot open '%s': %s", path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	}
+	if (rc != SQLITE_OK && access(path, W_OK) && errno == EROFS && !strpbrk(path, "?#%")) {
+		char uri[PATH_MAX + 32];
+
+		/* A WAL database on a read-only file system has no -shm to share: nobody
+		 * can write it, so read it as immutable. */
+		sqlite3_close(db);
+		db = NULL;
+		snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
+		rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+		if (rc == SQLITE_OK)
+			rc = check_identity(db, path, &ver, err, errlen);
+	}
 	if (rc == SQLITE_OK && ver < PW_STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen,
 			 "'%s' has history schema version %lld; the daemon upgrades it to %d at "
