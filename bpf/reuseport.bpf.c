@@ -160,9 +160,16 @@ int BPF_PROG(tp_btf_sk_data_ready, const struct sock *sk)
 SEC("kretprobe/reuseport_select_sock")
 int BPF_KRETPROBE(kretprobe_reuseport_select_sock, struct sock *ret)
 {
+	__u64 cookie;
+
 	if (!ret)
 		return 0;
-	/* No cookie helper for kprobes: the bind hooks generated the cookie already. */
-	pw_rp_count(BPF_CORE_READ(ret, __sk_common.skc_cookie.counter));
+	/*
+	 * No cookie helper for kprobes. Bind tiers A/B generated the cookie;
+	 * bind tier C (kprobes too) names a cookie-less socket by its address
+	 * (pw_kretprobe_bind), so do the same or nothing matches (6.1 VM run).
+	 */
+	cookie = BPF_CORE_READ(ret, __sk_common.skc_cookie.counter);
+	pw_rp_count(cookie ? cookie : (__u64)ret);
 	return 0;
 }
