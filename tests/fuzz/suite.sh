@@ -19,12 +19,13 @@ if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/l
 fi
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+mkdir -p "$FO"
 if ! make -s O="$FO" CC=clang \
 	EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
-	fuzz-build >"$FO.build.log" 2>&1; then
+	fuzz-build >"$FO/build.log" 2>&1; then
 	mkdir -p "$FO"
-	tail -30 "$FO.build.log"
-	echo "FAIL fuzz: build failed (log: $FO.build.log)"
+	tail -30 "$FO/build.log"
+	echo "FAIL fuzz: build failed (log: $FO/build.log)"
 	echo "fuzz: 0 passed, 1 failed, 0 skipped"
 	exit 1
 fi

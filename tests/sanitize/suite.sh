@@ -20,12 +20,13 @@ SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/sanitize/lsan.supp
+mkdir -p "$AO"
 if make -s O="$AO" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN" all tests-build \
-	>"$AO.build.log" 2>&1; then
+	>"$AO/build.log" 2>&1; then
 	pass "build ($AO)"
 else
-	tail -20 "$AO.build.log"
-	fail "build ($AO): see $AO.build.log"
+	tail -20 "$AO/build.log"
+	fail "build ($AO): see $AO/build.log"
 	echo "sanitize: $passed passed, $failed failed, $skipped skipped"
 	exit 1
 fi
