@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "daemon.h"
+#include "detect.h"
 #include "enforce.h"
 #include "detect_reuseport_skew.h"
 #include "inventory.h"
@@ -122,6 +123,7 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 {
 	struct ledger_sock *s;
 
+	detect__begin_event(d->detect, ev);
 	switch (ev->type) {
 	case PW_REC_BIND:
 		d->bind_attempts[ev->sock.key.proto == IPPROTO_UDP]++;
@@ -131,6 +133,7 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 		d->bind_attempts[ev->sock.key.proto == IPPROTO_UDP]++;
 		if (!ev->err)
 			infer_bind_errno(d, ev);
+		metrics__count_bind_failure(&d->metrics, ev->sock.key.proto, ev->err);
 		break;
 	case PW_REC_LISTEN:
 		s = ledger__find(d->ledger, ev->sock.cookie);
@@ -170,6 +173,7 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 	}
 	store__event(d->store, ev);
 	journal__emit(d->journal, ev_json(d, ev));
+	detect__on_event(d->detect, ev);
 }
 
 static int on_ringbuf(void *ctx, void *data, size_t len)
@@ -376,6 +380,8 @@ static json_t *ready_json(struct daemon *d)
 	}
 	o = json_pack("{s:s, s:s, s:I, s:o}", "type", "ready", "version", PW_VERSION, "sockets",
 		      (json_int_t)d->ledger->n_socks, "tiers", tiers);
+	if (o && d->http)
+		json_object_set_new(o, "http", json_string(http__address(d->http)));
 	if (o)
 		pw_json_set_time(o, "time", pw_now_wall_ns());
 	return o;
@@ -418,6 +424,7 @@ static void reuseport_tick(struct daemon *d)
 
 int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 {
+	struct store_opts so = opts->store;
 	struct inv_ctx c = { .d = d, .journal = !opts->quiet_existing };
 	int err;
 
@@ -429,6 +436,7 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 		d->opts.poll_ms = 100;
 	d->started_ns = pw_now_wall_ns();
 	d->unpriv_port_start = read_unpriv_port_start();
+	metrics__init(&d->metrics, &opts->http.metrics);
 	err = journal__open(opts->events_path, &d->journal);
 	if (err) {
 		pr_err("failed to open events file '%s': %s\n", opts->events_path, strerror(-err));
@@ -439,8 +447,14 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	if (!d->ledger || !d->findings)
 		return -ENOMEM;
 	findings__add_sink(d->findings, journal_finding_sink, d->journal);
-	/* Only a bad option fails here: an unusable database is retried by the store. */
-	err = store__open(&opts->store, &d->store);
+	/* A bad config file stops the start here, before any hook is loaded. */
+	err = daemon__detect_init(d);
+	if (err)
+		return err;
+	/* The history: --db and friends over [store]. Only a bad option fails here:
+	 * an unusable database is logged, counted and retried by the store. */
+	store_config__apply(&d->config.store, &so);
+	err = store__open(&so, &d->store);
 	if (err) {
 		pr_err("failed to start the history store: %s\n", strerror(-err));
 		return err;
@@ -473,6 +487,10 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 		pr_warn("inventory failed: %s\n", strerror(-err));
 	else
 		store__reconcile(d->store, d->ledger, pw_now_wall_ns());
+	detect__flush(d->detect, pw_now_wall_ns());
+	err = http__start(d, &opts->http, &d->http);
+	if (err)
+		return err;
 	journal__emit(d->journal, ready_json(d));
 	return 0;
 }
@@ -491,6 +509,7 @@ int daemon__run(struct daemon *d)
 		pr_err("failed to create ring buffer reader: %s\n", strerror(-err));
 		goto cleanup;
 	}
+	d->rb = rb;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -511,10 +530,11 @@ int daemon__run(struct daemon *d)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	http__attach(d->http, ep);
 
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, d->opts.poll_ms);
+		int n = epoll_wait(ep, evs, 8, http__timeout_ms(d->http, d->opts.poll_ms));
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -530,6 +550,7 @@ int daemon__run(struct daemon *d)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						owner__flush_cache();
+						daemon__detect_reload(d);
 						daemon__enforce_reload(d);
 					} else {
 						d->stop = true;
@@ -541,10 +562,14 @@ int daemon__run(struct daemon *d)
 				if (read(tfd, &exp, sizeof(exp)) > 0) {
 					check_losses(d);
 					journal__emit(d->journal, store__status_change(d->store));
+					detect__tick(d->detect, pw_now_wall_ns());
 					reuseport_tick(d);
+					http__tick(d->http);
 				}
 			}
 		}
+		/* Scrapes are served between event batches: no lock on the ledger. */
+		http__run(d->http);
 		journal__flush(d->journal);
 	}
 	ring_buffer__consume(rb);
@@ -555,17 +580,21 @@ cleanup:
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
+	d->rb = NULL;
 	ring_buffer__free(rb);
 	return err;
 }
 
 void daemon__fini(struct daemon *d)
 {
+	http__stop(d->http);
+	d->http = NULL;
 	loader__destroy(d->loader);
 	daemon__enforce_stop(d);
 	d->loader = NULL;
 	ledger__free(d->ledger);
 	d->ledger = NULL;
+	daemon__detect_fini(d);
 	rp_groups__free(d->rp);
 	d->rp = NULL;
 	findings__free(d->findings);

@@ -12,12 +12,14 @@
 #include <stdint.h>
 #include "events.h"
 #include "findings.h"
+#include "http.h"
 #include "journal.h"
 #include "ledger.h"
 #include "loader.h"
+#include "rp_groups.h"
+#include "metrics.h"
 #include "pw_config.h"
 #include "store.h"
-#include "rp_groups.h"
 
 struct ring_buffer;
 
@@ -27,10 +29,11 @@ struct daemon_opts {
 	size_t max_socks;	 /* ledger bound */
 	int poll_ms;		 /* ring-buffer poll period */
 	bool quiet_existing;	 /* do not journal inventory sockets */
+	struct rp_config rp;	 /* [reuseport], --reuseport */
 	struct store_opts store; /* SQLite history (--db) */
+	struct http_opts http;	 /* /metrics, /healthz, /ports, /findings */
 	const char *config_path; /* --config FILE (re-read on SIGHUP) */
 	struct pw_enforce_config enforce; /* --enforce/--audit/--protect/--deny-* */
-	struct rp_config rp;	 /* [reuseport], --reuseport */
 };
 
 /* A decoded, enriched event as every consumer sees it. */
@@ -50,24 +53,33 @@ struct daemon {
 	struct ledger *ledger;
 	struct journal *journal;
 	struct findings *findings;
-	struct store *store;		/* SQLite history; NULL with --db none */
 	struct rp_groups *rp; /* reuseport groups and their balance */
+	struct store *store;		/* SQLite history; NULL with --db none */
 	struct pw_event_stats stats;
 	uint64_t lost_seen[PW_SRC_MAX]; /* drops already acted on */
 	uint64_t rejected_seen[PW_SRC_MAX + 1]; /* reader rejections already acted on */
 	struct ring_buffer *rb;		/* drained before a reconcile pass */
-	struct enforce *enforce;	/* NULL unless a policy is active */
-	struct pw_enforce_config enforce_cfg; /* the live enforcement policy */
 	uint64_t reconciliations;
 	uint64_t bind_attempts[2];	/* [0] tcp, [1] udp */
+	struct metrics_state metrics;	/* counters only the event path sees */
+	struct http *http;		/* NULL with --no-http */
+	struct enforce *enforce;	/* NULL unless a policy is active */
+	struct pw_enforce_config enforce_cfg; /* the live enforcement policy */
 	int unpriv_port_start;
 	int64_t started_ns;
+	struct pw_config config; /* --config FILE (defaults without), replaced on SIGHUP */
+	struct detect *detect;	 /* the finding detectors (detect.c) */
 	volatile bool stop;
 };
 
 int daemon__init(struct daemon *d, const struct daemon_opts *opts);
 int daemon__run(struct daemon *d);
 void daemon__fini(struct daemon *d);
+
+/* daemon_detect.c: the config file and the detectors. */
+int daemon__detect_init(struct daemon *d);
+void daemon__detect_reload(struct daemon *d);
+void daemon__detect_fini(struct daemon *d);
 
 /* Mark-and-sweep the ledger against a fresh iterator pass. */
 int daemon__reconcile(struct daemon *d, const char *why);
