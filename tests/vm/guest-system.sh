@@ -21,7 +21,23 @@ export PW_BIN=${PW_BIN:-$O/portwarden}
 	"$PW_BIN" check 2>&1 | sed 's/^/  /'
 	for tier in $TIERS; do
 		start=$SECONDS
-		tests/run-system.sh "$O" "$tier" "$@" 2>&1 | sed "s/^system: /tier $tier: /"
+		p=0 f=0 s=0
+		# One suite at a time, to show what each costs under TCG.
+		for t in "$@"; do
+			t0=$SECONDS
+			out=$(tests/run-system.sh "$O" "$tier" "$t" 2>&1)
+			grep -v '^system: ' <<<"$out"
+			sum=$(grep -E '^system: [0-9]+ passed' <<<"$out" | tail -1)
+			if [ -z "$sum" ]; then
+				echo "FAIL ${t##*/test_} [tier $tier]: no summary"
+				f=$((f + 1))
+				continue
+			fi
+			read -r a b c <<<"$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' <<<"$sum")"
+			p=$((p + a)) f=$((f + b)) s=$((s + c))
+			echo "suite ${t##*/test_} [tier $tier]: $a passed, $b failed, $c skipped in $((SECONDS - t0)) s"
+		done
+		echo "tier $tier: $p passed, $f failed, $s skipped"
 		echo "tier $tier done in $((SECONDS - start)) s"
 	done
 } | sed -u "s/^/$k: /"
