@@ -115,14 +115,23 @@ int ledger__upsert(struct ledger *l, const struct ledger_sock *in, struct ledger
 	} else if (memcmp(&s->key, &in->key, sizeof(s->key))) {
 		port_unlink(l, s);
 	}
+	/*
+	 * A refresh (an inventory pass seeing a known socket) must not move its
+	 * bind and listen times to the time of the pass: detectors order binds
+	 * and listens by them.
+	 */
+	if (created || !s->port || !s->bound_ns)
+		s->bound_ns = in->bound_ns;
+	if (!in->listening)
+		s->listen_ns = 0;
+	else if (!s->listening || !s->listen_ns)
+		s->listen_ns = in->listen_ns;
 	s->key = in->key;
 	s->key.pad = 0;
 	s->family = in->family;
 	s->flags = in->flags;
 	memcpy(s->addr, in->addr, sizeof(s->addr));
 	s->listening = in->listening;
-	s->bound_ns = in->bound_ns ? in->bound_ns : s->bound_ns;
-	s->listen_ns = in->listening ? (in->listen_ns ? in->listen_ns : s->listen_ns) : 0;
 	s->owner = in->owner;
 	if (!s->port) {
 		err = port_link(l, s);

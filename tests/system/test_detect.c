@@ -56,10 +56,11 @@ static void start(struct pw_daemon *d, const char *cfg)
 	pw_daemon_start(d, (const char *[]){ "--config", conf_path, NULL });
 }
 
+/* Ends wait for end_grace and a tick on top of the event path: a longer wait. */
 static json_t *wait_finding(struct pw_daemon *d, uint32_t ns, const char *kind, uint16_t port,
 			    const char *status)
 {
-	return pw_daemon_wait(d, WAIT_MS, "type=finding", pw_fmt("kind=%s", kind),
+	return pw_daemon_wait(d, strcmp(status, "ended") ? WAIT_MS : 2 * WAIT_MS, "type=finding", pw_fmt("kind=%s", kind),
 			      pw_fmt("netns=%u", ns), pw_fmt("port=%u", port),
 			      pw_fmt("status=%s", status), NULL);
 }
