@@ -10,10 +10,11 @@
 const struct config_section pw_config_sections[] = {
 	{ "detect", detect_config__section, offsetof(struct pw_config, detect) },
 	{ "allow", allow_config__section, offsetof(struct pw_config, allow) },
+	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
 	{ "enforce", enforce_config__section, offsetof(struct pw_config, enforce) },
 	{ "protect", protect_config__section, offsetof(struct pw_config, enforce) },
-	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
 	{ "store", store_config__section, offsetof(struct pw_config, store) },
+	{ "http", http__config_section, offsetof(struct pw_config, http) },
 	{},
 };
 
@@ -30,8 +31,8 @@ void pw_config__free(struct pw_config *c)
 	if (!c)
 		return;
 	allow_config__free(&c->allow);
-	enforce_config__free(&c->enforce);
 	store_config__free(&c->store);
+	enforce_config__free(&c->enforce);
 	pw_config__init(c);
 }
 

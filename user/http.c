@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "ports_view.h"
+#include "pw_config.h"
 #include "util.h"
 
 #define DEFAULT_MAX_CONNS 64
@@ -33,6 +34,8 @@ struct http {
 	int mhd_fd; /* MHD's epoll fd, -1 until listening */
 	char addr[PW_HTTP_LISTEN_LEN];
 	unsigned int retries;
+	int *conn_fds; /* open connections (bounded by max_conns), for a clean stop */
+	unsigned int n_conn_fds;
 	/* Ended findings, newest last, for /findings. */
 	json_t *recent[RECENT_FINDINGS];
 	size_t recent_next, n_recent;
@@ -295,6 +298,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/*
+ * Remember the open connections. At stop they are reset (SO_LINGER 0) rather
+ * than closed: a close leaves TIME_WAIT on our port, and since we do not set
+ * SO_REUSEADDR the next run could not bind it for a minute, while any uid
+ * that sets SO_REUSEADDR could (DESIGN §1). Prometheus keeps its scrape
+ * connection open, so this is the common case at restart.
+ */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct http *h = cls;
+
+	if (!ci)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (h->n_conn_fds < h->o.max_conns)
+			h->conn_fds[h->n_conn_fds++] = ci->connect_fd;
+		return;
+	}
+	for (unsigned int i = 0; i < h->n_conn_fds; i++) {
+		if (h->conn_fds[i] == ci->connect_fd) {
+			h->conn_fds[i] = h->conn_fds[--h->n_conn_fds];
+			break;
+		}
+	}
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
@@ -363,7 +394,8 @@ static int try_listen(struct http *h)
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, h->o.max_conns,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->o.max_conns_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, h->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		h->o.conn_memory, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		h->o.conn_memory, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
 		pr_err("failed to start the HTTP server on '%s'\n", want);
@@ -383,13 +415,54 @@ static int try_listen(struct http *h)
 	return 0;
 }
 
-int http__start(struct daemon *d, const struct http_opts *o, struct http **ret)
+/* [http] of --config FILE under the command line: a flag wins over the file. */
+static int merge_config_file(const char *path, struct http_opts *o)
 {
+	char err[PW_CONFIG_ERR_LEN];
+	struct pw_config cfg;
+	const struct http_opts *f = &cfg.http;
+
+	if (!path)
+		return 0;
+	if (pw_config__load(path, &cfg, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return -EINVAL;
+	}
+	if (!o->listen[0])
+		memcpy(o->listen, f->listen, sizeof(o->listen));
+	o->allow_wildcard |= f->allow_wildcard;
+	o->disabled |= f->disabled;
+	if (!o->max_conns)
+		o->max_conns = f->max_conns;
+	if (!o->max_conns_per_ip)
+		o->max_conns_per_ip = f->max_conns_per_ip;
+	if (!o->timeout_s)
+		o->timeout_s = f->timeout_s;
+	if (!o->conn_memory)
+		o->conn_memory = f->conn_memory;
+	if (!o->metrics.max_port_series)
+		o->metrics.max_port_series = f->metrics.max_port_series;
+	if (!o->metrics.max_group_members)
+		o->metrics.max_group_members = f->metrics.max_group_members;
+	pw_config__free(&cfg);
+	return 0;
+}
+
+int http__start(struct daemon *d, const struct http_opts *opts, struct http **ret)
+{
+	struct http_opts merged = *opts, *o = &merged;
 	char err_msg[300];
 	struct http *h;
 	int err;
 
 	*ret = NULL;
+	err = merge_config_file(d->opts.config_path, o);
+	if (err)
+		return err;
+	if (o->metrics.max_port_series)
+		d->metrics.opts.max_port_series = o->metrics.max_port_series;
+	if (o->metrics.max_group_members)
+		d->metrics.opts.max_group_members = o->metrics.max_group_members;
 	if (o->disabled)
 		return 0;
 	h = calloc(1, sizeof(*h));
@@ -407,15 +480,22 @@ int http__start(struct daemon *d, const struct http_opts *o, struct http **ret)
 		h->o.timeout_s = DEFAULT_TIMEOUT_S;
 	if (!h->o.conn_memory)
 		h->o.conn_memory = DEFAULT_CONN_MEMORY;
+	h->conn_fds = calloc(h->o.max_conns, sizeof(*h->conn_fds));
+	if (!h->conn_fds) {
+		free(h);
+		return -ENOMEM;
+	}
 	err = http__parse_listen(o->listen, o->allow_wildcard, &h->sa, &h->salen, err_msg,
 				 sizeof(err_msg));
 	if (err) {
 		pr_err("%s\n", err_msg);
+		free(h->conn_fds);
 		free(h);
 		return err;
 	}
 	err = try_listen(h);
 	if (err && err != -EADDRINUSE) {
+		free(h->conn_fds);
 		free(h);
 		return err;
 	}
@@ -428,8 +508,14 @@ void http__stop(struct http *h)
 {
 	if (!h)
 		return;
-	if (h->mhd)
+	if (h->mhd) {
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+		for (unsigned int i = 0; i < h->n_conn_fds; i++)
+			setsockopt(h->conn_fds[i], SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 		MHD_stop_daemon(h->mhd); /* closes the listener and every connection */
+	}
+	free(h->conn_fds);
 	for (size_t i = 0; i < RECENT_FINDINGS; i++)
 		json_decref(h->recent[i]);
 	free(h);

@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include "daemon.h"
+#include "detect.h"
 #include "metrics.h"
 #include "rp_groups.h"
 #include "util.h"
@@ -580,6 +581,25 @@ static void render_ledger(struct mbuf *b, struct daemon *d)
 	mb_family(b, "portwarden_reconciliations_total", "counter",
 		  "Re-synchronisations of the ledger with a fresh iterator pass.");
 	mb_printf(b, "portwarden_reconciliations_total %" PRIu64 "\n", d->reconciliations);
+	if (d->detect) {
+		const struct detect_stats *ds = detect__stats(d->detect);
+
+		mb_family(b, "portwarden_detect_incidents_dropped_total", "counter",
+			  "Findings not tracked for their end: the incident table was full.");
+		mb_printf(b, "portwarden_detect_incidents_dropped_total %" PRIu64 "\n",
+			  ds->incidents_dropped);
+		mb_family(b, "portwarden_detect_released_evicted_total", "counter",
+			  "Released services forgotten before the takeover window ended (memory full).");
+		mb_printf(b, "portwarden_detect_released_evicted_total %" PRIu64 "\n",
+			  ds->released_evicted);
+		mb_family(b, "portwarden_detect_scans_truncated_total", "counter",
+			  "Port scans that compared only the first sockets of a crowded port.");
+		mb_printf(b, "portwarden_detect_scans_truncated_total %" PRIu64 "\n",
+			  ds->pairs_truncated);
+		mb_family(b, "portwarden_detect_allowed_total", "counter",
+			  "Sharings or conflicts not reported because [allow] expects them.");
+		mb_printf(b, "portwarden_detect_allowed_total %" PRIu64 "\n", ds->allowed);
+	}
 }
 
 static void render_store(struct mbuf *b, struct daemon *d)

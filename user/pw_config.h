@@ -12,8 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
-#include "portwarden_abi.h"
+#include "http.h"
 #include "rp_groups.h"
+#include "portwarden_abi.h"
 
 /* ---- [detect] (detect_config.c) ---------------------------------------- */
 
@@ -62,16 +63,6 @@ struct pw_allow_config {
 	size_t n_share;
 };
 
-/* ---- [store] (store_config.c) ------------------------------------------ */
-
-/* The SQLite history; 0 / NULL: the store's embedded default. */
-struct pw_store_config {
-	char *db;		/* database path; "none" disables the history */
-	int64_t retention_secs; /* closed rows older than this are deleted */
-	uint64_t max_rows;	/* per table */
-	uint64_t max_bytes;	/* database size */
-};
-
 /* ---- [enforce] and [protect] (enforce_config.c) ------------------------ */
 
 /* One protected port (and optionally address): the owners allowed to bind it. */
@@ -94,14 +85,25 @@ struct pw_enforce_config {
 	size_t n_rules;
 };
 
+/* ---- [store] (store_config.c) ------------------------------------------ */
+
+/* The SQLite history; 0 / NULL: the store's embedded default. */
+struct pw_store_config {
+	char *db;		/* database path; "none" disables the history */
+	int64_t retention_secs; /* closed rows older than this are deleted */
+	uint64_t max_rows;	/* per table */
+	uint64_t max_bytes;	/* database size */
+};
+
 /* ---- the whole file ----------------------------------------------------- */
 
 struct pw_config {
 	struct pw_detect_config detect;
 	struct pw_allow_config allow;
-	struct pw_enforce_config enforce;
 	struct pw_store_config store;
 	struct rp_config reuseport; /* [reuseport] (rp_groups.c) */
+	struct pw_enforce_config enforce;
+	struct http_opts http; /* [http] (http.c) */
 };
 
 /* The section table: one line per module ({ name, handler, offsetof(struct pw_config, x) }). */

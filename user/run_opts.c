@@ -16,11 +16,15 @@ enum {
 	OPT_MAX_SOCKETS,
 	OPT_POLL_MS,
 	OPT_QUIET_EXISTING,
+	OPT_REUSEPORT,
 	OPT_DB,
 	OPT_RETENTION,
 	OPT_DB_MAX_ROWS,
 	OPT_DB_MAX_BYTES,
-	OPT_REUSEPORT,
+	OPT_LISTEN,
+	OPT_LISTEN_ALLOW_WILDCARD,
+	OPT_NO_HTTP,
+	OPT_HTTP,
 	OPT_CONFIG,
 	OPT_ENFORCE,
 	OPT_AUDIT,
@@ -38,11 +42,15 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
 	{ "quiet-existing", no_argument, NULL, OPT_QUIET_EXISTING },
+	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "retention", required_argument, NULL, OPT_RETENTION },
 	{ "db-max-rows", required_argument, NULL, OPT_DB_MAX_ROWS },
 	{ "db-max-bytes", required_argument, NULL, OPT_DB_MAX_BYTES },
-	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "listen-allow-wildcard", no_argument, NULL, OPT_LISTEN_ALLOW_WILDCARD },
+	{ "no-http", no_argument, NULL, OPT_NO_HTTP },
+	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "enforce", no_argument, NULL, OPT_ENFORCE },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
@@ -72,15 +80,22 @@ void run_opts__usage(FILE *f)
 		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
 		"  --poll-ms MS           ring buffer drain period (default 100)\n"
 		"  --quiet-existing       do not write an event per socket found at start\n"
+		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
+		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
+		"                         journal_delta, max_groups\n"
 		"  --db PATH              SQLite history (default " PW_STORE_DEFAULT_PATH ");\n"
 		"                         'none' keeps no history\n"
 		"  --retention DUR        history kept for closed sockets, attempts, findings\n"
 		"                         (default 30d)\n"
 		"  --db-max-rows N        rows kept per history table (default 1000000)\n"
 		"  --db-max-bytes N       history database size bound (default 1 GiB)\n"
-		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
-		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
-		"                         journal_delta, max_groups\n"
+		"  --listen ADDR:PORT     HTTP /metrics /healthz /ports /findings\n"
+		"                         (default " PW_HTTP_DEFAULT_LISTEN "; IPv6 as [::1]:9742)\n"
+		"  --listen-allow-wildcard  allow --listen on 0.0.0.0 or [::] (refused otherwise)\n"
+		"  --no-http              no HTTP endpoint\n"
+		"  --http KEY=VALUE       an [http] config key (repeatable): timeout, max_connections,\n"
+		"                         max_connections_per_ip, max_request_bytes,\n"
+		"                         max_label_ports, max_group_members\n"
 		"  --config FILE          config file (re-read on SIGHUP; a bad file keeps the old)\n"
 		"  --enforce              refuse binds that break the policy (EPERM); attach with\n"
 		"                         --cgroup to limit it to one cgroup\n"
@@ -99,6 +114,7 @@ void run_opts__usage(FILE *f)
 		"  portwarden run\n"
 		"  portwarden run --events /var/log/portwarden/events.jsonl\n"
 		"  portwarden run --force-tier bind=B --events - | jq 'select(.type==\"finding\")'\n"
+		"  portwarden run --listen 10.0.0.5:9742 --http timeout=5s --http max_label_ports=64\n"
 		"  portwarden run --enforce --protect 8443/tcp=uid:1001 --deny-cross-uid\n"
 		"  portwarden run --audit --protect 53/udp=exe:/usr/sbin/unbound --config /etc/portwarden.conf\n");
 }
@@ -155,6 +171,15 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 		case OPT_QUIET_EXISTING:
 			o->quiet_existing = true;
 			break;
+		case OPT_REUSEPORT: {
+			char err[PW_CONFIG_ERR_LEN];
+
+			if (rp_config__parse_arg(&o->rp, optarg, err, sizeof(err))) {
+				pr_err("invalid --reuseport: %s\n", err);
+				return -EINVAL;
+			}
+			break;
+		}
 		case OPT_DB:
 			if (!*optarg) {
 				pr_err("invalid --db '': a file path or 'none'\n");
@@ -184,15 +209,19 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 			}
 			o->store.max_bytes = (uint64_t)v;
 			break;
-		case OPT_REUSEPORT: {
-			char err[PW_CONFIG_ERR_LEN];
-
-			if (rp_config__parse_arg(&o->rp, optarg, err, sizeof(err))) {
-				pr_err("invalid --reuseport: %s\n", err);
-				return -EINVAL;
-			}
+		case OPT_LISTEN:
+			snprintf(o->http.listen, sizeof(o->http.listen), "%s", optarg);
 			break;
-		}
+		case OPT_LISTEN_ALLOW_WILDCARD:
+			o->http.allow_wildcard = true;
+			break;
+		case OPT_NO_HTTP:
+			o->http.disabled = true;
+			break;
+		case OPT_HTTP:
+			if (http_opts__parse_arg(&o->http, optarg))
+				return -EINVAL;
+			break;
 		case OPT_CONFIG:
 			o->config_path = optarg;
 			break;
@@ -230,6 +259,17 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 		default:
 			pr_err("unknown or incomplete option '%s' (see 'portwarden run --help')\n",
 			       argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (!o->http.disabled) {
+		struct sockaddr_storage sa;
+		char msg[300];
+		socklen_t len;
+
+		if (http__parse_listen(o->http.listen, o->http.allow_wildcard, &sa, &len, msg,
+				       sizeof(msg))) {
+			pr_err("%s\n", msg);
 			return -EINVAL;
 		}
 	}
