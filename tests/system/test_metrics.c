@@ -727,12 +727,46 @@ static void label_cap_counts_dropped_series(void)
 	pw_daemon_stop(&d);
 }
 
+/* [http] in --config: the listen address and the caps come from the file. */
+static void config_file_http_section(void)
+{
+	char path[] = "/tmp/pw-http-conf-XXXXXX";
+	struct pw_daemon d;
+	uint16_t port;
+	int fd;
+	char *m;
+
+	pw_netns_new();
+	port = pw_free_port(IPPROTO_TCP);
+	fd = mkstemp(path);
+	ASSERT_TRUE(fd >= 0);
+	dprintf(fd, "[http]\nlisten = 127.0.0.1:%u\nmax_label_ports = 1\ntimeout = 5s\n", port);
+	close(fd);
+	pw_daemon_start(&d, (const char *[]){ "--config", path, NULL });
+	ASSERT_EQ(pw_daemon_count(&d, "type=ready", pw_fmt("http=127.0.0.1:%u", port), NULL), 1);
+	m = scrape(port);
+	ASSERT_TRUE(count_samples(m, "portwarden_shared_port_owners") <= 1);
+	free(m);
+	pw_daemon_stop(&d);
+	/* A bad [http] value: the daemon does not start, and says where. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dprintf(fd, "[http]\ntimeout = forever\n");
+	close(fd);
+	m = pw_run_capture(pw_fmt("%s run --config %s --no-http 2>&1; echo rc=$?", pw_bin(), path),
+			   &fd);
+	ASSERT_TRUE(strstr(m, ":2: invalid timeout 'forever'") != NULL);
+	ASSERT_TRUE(strstr(m, "rc=0") == NULL);
+	free(m);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pw_test tests[] = {
 		PW_TEST(listener_is_loopback_without_reuse_options),
 		PW_TEST(malformed_requests_leave_metrics_answering),
 		PW_TEST(label_cap_counts_dropped_series),
+		PW_TEST(config_file_http_section),
 		PW_TEST(promtool_accepts_live_output_with_findings),
 		PW_TEST(prometheus_scrapes_build_info_and_finding),
 	};
