@@ -163,8 +163,10 @@ static __always_inline void pw_read_sockaddr(struct pw_sock_rec *r, const struct
 		const struct sockaddr_in *in = (const void *)ua;
 
 		r->port = bpf_ntohs(BPF_CORE_READ(in, sin_port));
+		__u32 a4 = BPF_CORE_READ(in, sin_addr.s_addr); /* 4 bytes, not sizeof(addr) */
+
 		__builtin_memset(r->addr, 0, sizeof(r->addr));
-		BPF_CORE_READ_INTO(&r->addr, in, sin_addr.s_addr);
+		__builtin_memcpy(r->addr, &a4, sizeof(a4));
 	} else if (fam == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)ua;
 

@@ -137,7 +137,14 @@ static __always_inline void pw_fill_sock(struct pw_sock_rec *r, const struct soc
 			r->flags |= PW_F_V6ONLY;
 		BPF_CORE_READ_INTO(&r->addr, sk, __sk_common.skc_v6_rcv_saddr);
 	} else {
-		BPF_CORE_READ_INTO(&r->addr, sk, __sk_common.skc_rcv_saddr);
+		/*
+		 * BPF_CORE_READ_INTO copies sizeof(*dst) bytes: reading into
+		 * the 16-byte addr would drag the fields after skc_rcv_saddr
+		 * into the record. Read the 4 bytes alone.
+		 */
+		__u32 a4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(r->addr, &a4, sizeof(a4));
 	}
 }
 
