@@ -8,6 +8,8 @@
 #include "pw_config.h"
 
 const struct config_section pw_config_sections[] = {
+	{ "daemon", daemon_config__section, offsetof(struct pw_config, daemon) },
+	{ "hooks", hooks_config__section, offsetof(struct pw_config, daemon) },
 	{ "detect", detect_config__section, offsetof(struct pw_config, detect) },
 	{ "allow", allow_config__section, offsetof(struct pw_config, allow) },
 	{ "reuseport", rp_config__section, offsetof(struct pw_config, reuseport) },
@@ -21,6 +23,7 @@ const struct config_section pw_config_sections[] = {
 void pw_config__init(struct pw_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	daemon_config__defaults(&c->daemon);
 	detect_config__defaults(&c->detect);
 	rp_config__defaults(&c->reuseport);
 	enforce_config__defaults(&c->enforce);
@@ -30,6 +33,7 @@ void pw_config__free(struct pw_config *c)
 {
 	if (!c)
 		return;
+	daemon_config__free(&c->daemon);
 	allow_config__free(&c->allow);
 	store_config__free(&c->store);
 	enforce_config__free(&c->enforce);

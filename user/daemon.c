@@ -311,6 +311,7 @@ int daemon__reconcile(struct daemon *d, const char *why)
 	if (!err)
 		store__reconcile(d->store, d->ledger, pw_now_wall_ns());
 	d->reconciliations++;
+	d->last_reconcile_ns = pw_now_wall_ns();
 	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "reconcile", "reason", why,
 		      "sockets_before", (json_int_t)before, "sockets_after",
 		      (json_int_t)d->ledger->n_socks, "removed", (json_int_t)removed, "added",
@@ -366,6 +367,28 @@ static void check_losses(struct daemon *d)
 		if (err)
 			pr_warn("failed to reconcile the ledger: %s\n", strerror(-err));
 	}
+}
+
+/*
+ * Even without a reported loss the ledger can drift (a hook tier that cannot
+ * see some close, a socket that predates us): re-check it now and then.
+ */
+static void periodic_reconcile(struct daemon *d)
+{
+	int64_t now = pw_now_wall_ns();
+	int err;
+
+	if (!d->opts.reconcile_interval_ns)
+		return;
+	if (!d->last_reconcile_ns) {
+		d->last_reconcile_ns = now;
+		return;
+	}
+	if (now - d->last_reconcile_ns < d->opts.reconcile_interval_ns)
+		return;
+	err = daemon__reconcile(d, "periodic");
+	if (err)
+		pr_warn("failed to reconcile the ledger: %s\n", strerror(-err));
 }
 
 static json_t *ready_json(struct daemon *d)
@@ -430,6 +453,11 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 
 	memset(d, 0, sizeof(*d));
 	d->opts = *opts;
+	/* A bad config file stops the start here, before anything is opened. */
+	err = daemon__config_load(d);
+	if (err)
+		return err;
+	c.journal = !d->opts.quiet_existing;
 	if (!d->opts.max_socks)
 		d->opts.max_socks = 262144;
 	if (!d->opts.poll_ms)
@@ -437,9 +465,10 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	d->started_ns = pw_now_wall_ns();
 	d->unpriv_port_start = read_unpriv_port_start();
 	metrics__init(&d->metrics, &opts->http.metrics);
-	err = journal__open(opts->events_path, &d->journal);
+	err = journal__open(d->opts.events_path, &d->journal);
 	if (err) {
-		pr_err("failed to open events file '%s': %s\n", opts->events_path, strerror(-err));
+		pr_err("failed to open events file '%s': %s\n", d->opts.events_path,
+		       strerror(-err));
 		return err;
 	}
 	d->ledger = ledger__new(d->opts.max_socks);
@@ -447,7 +476,6 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	if (!d->ledger || !d->findings)
 		return -ENOMEM;
 	findings__add_sink(d->findings, journal_finding_sink, d->journal);
-	/* A bad config file stops the start here, before any hook is loaded. */
 	err = daemon__detect_init(d);
 	if (err)
 		return err;
@@ -561,6 +589,7 @@ int daemon__run(struct daemon *d)
 
 				if (read(tfd, &exp, sizeof(exp)) > 0) {
 					check_losses(d);
+					periodic_reconcile(d);
 					journal__emit(d->journal, store__status_change(d->store));
 					detect__tick(d->detect, pw_now_wall_ns());
 					reuseport_tick(d);

@@ -33,6 +33,8 @@ struct daemon_opts {
 	struct store_opts store; /* SQLite history (--db) */
 	struct http_opts http;	 /* /metrics, /healthz, /ports, /findings */
 	const char *config_path; /* --config FILE (re-read on SIGHUP) */
+	int64_t reconcile_interval_ns; /* periodic reconcile; 0 = only after losses */
+	bool reconcile_set;	       /* given on the command line */
 	struct pw_enforce_config enforce; /* --enforce/--audit/--protect/--deny-* */
 };
 
@@ -67,6 +69,7 @@ struct daemon {
 	struct pw_enforce_config enforce_cfg; /* the live enforcement policy */
 	int unpriv_port_start;
 	int64_t started_ns;
+	int64_t last_reconcile_ns; /* wall clock of the last reconcile pass */
 	struct pw_config config; /* --config FILE (defaults without), replaced on SIGHUP */
 	struct detect *detect;	 /* the finding detectors (detect.c) */
 	volatile bool stop;
@@ -77,6 +80,10 @@ int daemon__run(struct daemon *d);
 void daemon__fini(struct daemon *d);
 
 /* daemon_detect.c: the config file and the detectors. */
+/* Load --config into d->config (no start on any error) and apply [daemon]/[hooks]. */
+int daemon__config_load(struct daemon *d);
+/* daemon_config.c: [daemon]/[hooks] under the command line. */
+void daemon_config__apply(const struct pw_daemon_config *c, struct daemon_opts *o);
 int daemon__detect_init(struct daemon *d);
 void daemon__detect_reload(struct daemon *d);
 void daemon__detect_fini(struct daemon *d);

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "util.h"
 
-int daemon__detect_init(struct daemon *d)
+int daemon__config_load(struct daemon *d)
 {
 	char err[PW_CONFIG_ERR_LEN] = "";
 	int rc;
@@ -26,6 +26,12 @@ int daemon__detect_init(struct daemon *d)
 			return rc;
 		}
 	}
+	daemon_config__apply(&d->config.daemon, &d->opts);
+	return 0;
+}
+
+int daemon__detect_init(struct daemon *d)
+{
 	d->detect = detect__new(d->ledger, d->findings, &d->config);
 	if (!d->detect)
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "loader.h"
 #include "http.h"
 #include "rp_groups.h"
 #include "portwarden_abi.h"
@@ -97,7 +98,30 @@ struct pw_store_config {
 
 /* ---- the whole file ----------------------------------------------------- */
 
+/* ---- [daemon] and [hooks] (daemon_config.c) ------------------------------- */
+
+/* Re-check the ledger against the kernel this often, even without losses. */
+#define PW_DEFAULT_RECONCILE_NS (300ll * 1000000000)
+
+struct pw_daemon_config {
+	char *events;		       /* JSON lines path ('-' = stdout) */
+	int poll_ms;		       /* 0: built-in */
+	size_t max_sockets;	       /* 0: built-in */
+	uint32_t ringbuf_bytes;	       /* 0: built-in */
+	int64_t reconcile_interval_ns; /* 0: only after losses */
+	bool reconcile_set;
+	bool quiet_existing;
+	int log_level;			  /* 0: unset, else enum pw_log_level + 1 */
+	enum pw_tier hooks[PW_FAM_MAX]; /* [hooks]: NONE = auto */
+};
+
+int daemon_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
+int hooks_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen);
+void daemon_config__defaults(struct pw_daemon_config *c);
+void daemon_config__free(struct pw_daemon_config *c);
+
 struct pw_config {
+	struct pw_daemon_config daemon;
 	struct pw_detect_config detect;
 	struct pw_allow_config allow;
 	struct pw_store_config store;

@@ -16,6 +16,7 @@ enum {
 	OPT_MAX_SOCKETS,
 	OPT_POLL_MS,
 	OPT_QUIET_EXISTING,
+	OPT_RECONCILE,
 	OPT_REUSEPORT,
 	OPT_DB,
 	OPT_RETENTION,
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
 	{ "quiet-existing", no_argument, NULL, OPT_QUIET_EXISTING },
+	{ "reconcile-interval", required_argument, NULL, OPT_RECONCILE },
 	{ "reuseport", required_argument, NULL, OPT_REUSEPORT },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "retention", required_argument, NULL, OPT_RETENTION },
@@ -80,6 +82,8 @@ void run_opts__usage(FILE *f)
 		"  --max-sockets N        ledger bound; the oldest socket is evicted past it\n"
 		"  --poll-ms MS           ring buffer drain period (default 100)\n"
 		"  --quiet-existing       do not write an event per socket found at start\n"
+		"  --reconcile-interval D re-check the ledger against the kernel every D\n"
+		"                         (default 5m; 0 = only after ring-buffer losses)\n"
 		"  --reuseport KEY=VAL    a [reuseport] setting (repeatable): window, min_samples,\n"
 		"                         max_mean_ratio, alpha, source_share, journal_interval,\n"
 		"                         journal_delta, max_groups\n"
@@ -168,6 +172,19 @@ int run_opts__parse(int argc, char **argv, struct daemon_opts *o)
 			}
 			o->poll_ms = (int)v;
 			break;
+		case OPT_RECONCILE: {
+			int64_t secs;
+
+			if (pw_parse_duration(optarg, &secs)) {
+				pr_err("invalid --reconcile-interval '%s': a duration such as 0, 90s, "
+				       "5m\n",
+				       optarg);
+				return -EINVAL;
+			}
+			o->reconcile_interval_ns = secs * 1000000000;
+			o->reconcile_set = true;
+			break;
+		}
 		case OPT_QUIET_EXISTING:
 			o->quiet_existing = true;
 			break;

@@ -113,46 +113,49 @@ static void errors_name_the_line(void **state)
 	expect_error("[allow]\nports = 1\n", "t.conf:2: unknown key 'ports' in [allow]");
 }
 
-/*
- * The shipped example parses with the real section table. Sections that no
- * module handles yet are left out (they are reported as unknown by the
- * daemon); [detect] and [allow] must be there.
- */
+/* The shipped example parses whole with the real section table: every section has a handler. */
 static void shipped_example_parses(void **state)
 {
-	FILE *f = fopen("deploy/portwarden.conf.example", "re");
-	char line[1024], err[PW_CONFIG_ERR_LEN] = "";
-	size_t cap = 1 << 16, n = 0;
-	char *out = calloc(1, cap);
-	bool keep = true, saw_detect = false, saw_allow = false;
+	char err[PW_CONFIG_ERR_LEN] = "";
 	struct pw_config c;
 
-	if (!f)
-		skip();
-	assert_non_null(out);
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '[') {
-			char name[64] = "";
-
-			sscanf(line, "[%63[^]]", name);
-			keep = false;
-			for (const struct config_section *s = pw_config_sections; s->name; s++)
-				keep = keep || !strcmp(s->name, name);
-			saw_detect = saw_detect || !strcmp(name, "detect");
-			saw_allow = saw_allow || !strcmp(name, "allow");
-		}
-		/* Blank lines keep the line numbers of errors true to the file. */
-		n += snprintf(out + n, cap - n, "%s", keep ? line : "\n");
-		assert_true(n < cap);
-	}
-	fclose(f);
-	assert_true(saw_detect && saw_allow);
-	if (pw_config__load_string(out, "deploy/portwarden.conf.example", &c, err, sizeof(err)))
+	if (pw_config__load("deploy/portwarden.conf.example", &c, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_true(c.detect.takeover_window_ns == 60 * NS);
 	assert_int_equal(c.allow.n_wildcard, 3);
+	assert_string_equal(c.daemon.events, "/var/log/portwarden/events.jsonl");
+	assert_int_equal(c.daemon.poll_ms, 100);
+	assert_int_equal(c.daemon.ringbuf_bytes, 4194304);
+	assert_true(c.daemon.reconcile_interval_ns == 300 * NS);
+	assert_int_equal(c.daemon.hooks[PW_FAM_BIND], PW_TIER_NONE);
 	pw_config__free(&c);
-	free(out);
+}
+
+/* [daemon] and [hooks] reject what they do not know, naming the line. */
+static void daemon_and_hooks_errors(void **state)
+{
+	char err[PW_CONFIG_ERR_LEN] = "";
+	struct pw_config c;
+
+	assert_int_equal(pw_config__load_string("[daemon]\npoll_ms = 0\n", "t.conf", &c, err,
+						sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:2: poll_ms"));
+	assert_int_equal(pw_config__load_string("[daemon]\nringbuf_size = 5000\n", "t.conf", &c,
+						err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(pw_config__load_string("\n[hooks]\nbind = D\n", "t.conf", &c, err,
+						sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:3:"));
+	assert_int_equal(pw_config__load_string("[daemon]\nmax_ports = 5\n", "t.conf", &c, err,
+						sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(pw_config__load_string("[hooks]\nbind = C\nreuseport = auto\n", "t.conf",
+						&c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.daemon.hooks[PW_FAM_BIND], PW_TIER_C);
+	pw_config__free(&c);
 }
 
 int main(void)
@@ -163,6 +166,7 @@ int main(void)
 		cmocka_unit_test(allow_values),
 		cmocka_unit_test(errors_name_the_line),
 		cmocka_unit_test(shipped_example_parses),
+		cmocka_unit_test(daemon_and_hooks_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
