@@ -14,9 +14,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Bind tier C cannot mark sockets: then report the release of any bound one. */
 const volatile bool release_all_bound = false;
 
+/*
+ * A listener leaves LISTEN only for CLOSE (close, shutdown, disconnect).
+ * LISTEN -> SYN_RECV is a new child (inet_csk_clone_lock): the child is a
+ * copy of the listener, and on 6.1 that copy includes sk_cookie, so taking
+ * it for an unlisten cleared the listener's state in the ledger (no takeover
+ * remembered at its release, reuseport members dropped; 6.1 VM run).
+ */
 static __always_inline bool pw_listen_edge(int oldstate, int newstate)
 {
-	return newstate == TCP_LISTEN || oldstate == TCP_LISTEN;
+	return newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE);
 }
 
 static __always_inline void pw_emit_state(const struct sock *sk, int newstate, __u64 cookie,
