@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Issue #9 overhead benchmarks, measured side by side in one run (the machine
+# is shared and noisy: only ratios are meaningful). Without and with the
+# daemon, alternated A B A B (PW_BENCH_PAIRS pairs, default 5), medians:
+#   - getppid() rate (an unrelated syscall: the agent must not tax every process)
+#   - socket()+bind()+close() rate (UDP, 127.0.0.1:0)
+# With the daemon:
+#   - the largest paced bind+close rate with no lost event (loss lines)
+#   - the time to inventory N existing sockets (`portwarden ports --json`)
+#     against `ss -tuanpe` on the same sockets
+#   - the daemon's RSS per tracked socket, and its CPU while idle
+# (UDP reuseport packet and TCP accept rates: bench/reuseport.sh.)
+# Usage: bench/run.sh [BUILD_DIR]   (root)
+set -eu
+O=${1:-build}
+PAIRS=${PW_BENCH_PAIRS:-5}
+SECS=${PW_BENCH_SECS:-1}
+NSOCK=${PW_BENCH_SOCKETS:-50000}
+BIN=${PW_BIN:-$O/portwarden}
+mkdir -p "$O/bench"
+gcc -O2 -Wall -o "$O/bench/pw_load" bench/pw_load.c
+LOAD=$O/bench/pw_load
+tmp=$(mktemp -d /tmp/pw-bench.XXXXXX)
+dpid= hpid= gpid=
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	[ -n "$hpid" ] && kill "$hpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The daemon, its JSON lines into a FIFO of which only ready/loss lines are kept
+# (a file would grow by hundreds of MB in the flood steps).
+daemon_on() {
+	rm -f "$tmp/ev" "$tmp/kept"
+	mkfifo "$tmp/ev"
+	grep --line-buffered -E '"type": *"(ready|loss|reconcile)"' <"$tmp/ev" >"$tmp/kept" &
+	gpid=$!
+	"$BIN" run --events "$tmp/ev" --quiet-existing --no-http --db none "$@" \
+		>"$tmp/daemon.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 600); do
+		grep -q '"ready"' "$tmp/kept" 2>/dev/null && return 0
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$tmp/daemon.log"
+	exit 1
+}
+daemon_off() { kill "$dpid"; wait "$dpid" "$gpid" 2>/dev/null || true; dpid=; }
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+
+echo "# portwarden overhead, $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $PAIRS pairs of ${SECS}s"
+: >"$tmp/gp" ; : >"$tmp/bc"
+for i in $(seq "$PAIRS"); do
+	g0=$("$LOAD" getppid "$SECS"); b0=$("$LOAD" bindclose "$SECS")
+	daemon_on
+	sleep 0.5
+	g1=$("$LOAD" getppid "$SECS"); b1=$("$LOAD" bindclose "$SECS")
+	daemon_off
+	ratio "$g1" "$g0" >>"$tmp/gp"; echo >>"$tmp/gp"
+	ratio "$b1" "$b0" >>"$tmp/bc"; echo >>"$tmp/bc"
+	echo "pair $i: getppid/s off $g0 on $g1; bind+close/s off $b0 on $b1"
+done
+gp=$(median <"$tmp/gp"); bc=$(median <"$tmp/bc")
+echo "RESULT getppid_ratio $gp (target >= 0.99)"
+echo "RESULT bind_close_ratio $bc (target >= 0.95)"
+
+# Largest paced bind+close rate with no lost event (default ring buffer).
+daemon_on
+best=0
+for rate in 5000 10000 20000 40000 80000 160000; do
+	before=$(grep -c '"loss"' "$tmp/kept" || true)
+	got=$("$LOAD" paced "$rate" 2)
+	sleep 1.5 # the daemon checks its drop counters once a second
+	after=$(grep -c '"loss"' "$tmp/kept" || true)
+	echo "paced $rate/s: achieved $got/s, loss lines $((after - before))"
+	[ "$after" -eq "$before" ] || break
+	best=$got
+	# The generator's own ceiling: no point asking for more.
+	[ "$got" -lt $((rate * 9 / 10)) ] && break
+done
+echo "RESULT max_lossless_bind_rate $best /s"
+
+# Idle CPU over 10 s (clock ticks of the daemon; the host is not idle).
+t0=$(awk '{print $14 + $15}' /proc/$dpid/stat); sleep 10
+t1=$(awk '{print $14 + $15}' /proc/$dpid/stat)
+echo "RESULT idle_cpu_percent $(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", 100 * d / hz / 10}')"
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$dpid/status)
+daemon_off
+
+# N existing sockets: inventory time against ss, and RSS per tracked socket.
+"$LOAD" hold "$NSOCK" >"$tmp/hold.out" &
+hpid=$!
+for _ in $(seq 600); do grep -q ready "$tmp/hold.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$tmp/hold.out" || { echo "holders failed"; exit 1; }
+: >"$tmp/inv"; : >"$tmp/ss"
+for i in 1 2 3; do
+	s=$(date +%s.%N); "$BIN" ports --json >"$tmp/ports.json"; e=$(date +%s.%N)
+	awk -v a="$s" -v b="$e" 'BEGIN {printf "%.3f\n", b - a}' >>"$tmp/inv"
+	s=$(date +%s.%N); ss -tuanpe >"$tmp/ss.out"; e=$(date +%s.%N)
+	awk -v a="$s" -v b="$e" 'BEGIN {printf "%.3f\n", b - a}' >>"$tmp/ss"
+done
+n_ports=$(grep -c '"cookie"' "$tmp/ports.json"); n_ss=$(($(wc -l <"$tmp/ss.out") - 1))
+inv=$(median <"$tmp/inv"); ss=$(median <"$tmp/ss")
+echo "RESULT inventory_seconds $inv (portwarden ports --json, $n_ports sockets)"
+echo "RESULT ss_seconds $ss (ss -tuanpe, $n_ss sockets)"
+echo "RESULT inventory_vs_ss $(ratio "$inv" "$ss")"
+daemon_on
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$dpid/status)
+tracked=$(grep -Eo '"sockets": *[0-9]+' "$tmp/kept" | head -1 | grep -Eo '[0-9]+$')
+daemon_off
+kill "$hpid"; wait "$hpid" 2>/dev/null || true; hpid=
+echo "RESULT rss_kib idle $rss0, with $tracked sockets $rss1"
+echo "RESULT rss_bytes_per_socket $(awk -v a="$rss0" -v b="$rss1" -v n="$NSOCK" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')"
