@@ -128,13 +128,19 @@ static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx)
 		return 1;
 	}
 	sk = pw_launder(st, ctx);
-	st->flags = (st->flags & ~PW_SK_PENDING) | PW_SK_BOUND;
 	e = pw_reserve(PW_REC_BIND, PW_SRC_CGROUP_BIND);
-	if (!e)
+	if (!e) {
+		st->flags = (st->flags & ~PW_SK_PENDING) | PW_SK_BOUND;
 		return 1;
+	}
 	pw_fill_sock(&e->sock, sk);
 	e->sock.cookie = bpf_get_socket_cookie(ctx);
-	pw_fill_task(&e->task);
+	/* Same syscall as the bind4 that recorded the attempt: reuse its task. */
+	if (st->flags & PW_SK_PENDING)
+		e->task = st->task;
+	else
+		pw_fill_task(&e->task);
+	st->flags = (st->flags & ~PW_SK_PENDING) | PW_SK_BOUND;
 	pw_submit(e);
 	return 1;
 }

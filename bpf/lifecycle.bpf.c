@@ -114,11 +114,23 @@ int cg_sock_release(struct bpf_sock *ctx)
 		       PW_SRC_SOCK_RELEASE);
 	if (!e)
 		return 1;
-	pw_fill_sock(&e->sock, sk);
 	e->sock.cookie = bpf_get_socket_cookie(ctx);
-	if (flags & PW_SK_BOUND) {
+	if ((flags & PW_SK_BOUND) && !release_all_bound) {
+		/*
+		 * The daemon knows this socket by its cookie from its bind,
+		 * listen or inventory record, so a close needs nothing else; and
+		 * this runs for every bound socket, so keep it cheap. (Tier C
+		 * names sockets by address: it reads them in full below.)
+		 */
+		e->sock.family = ctx->family;
+		e->sock.proto = ctx->protocol;
+	} else if (flags & PW_SK_BOUND) {
+		pw_fill_sock(&e->sock, sk);
+		e->sock.cookie = bpf_get_socket_cookie(ctx);
 		pw_fill_task(&e->task);
 	} else {
+		pw_fill_sock(&e->sock, sk);
+		e->sock.cookie = bpf_get_socket_cookie(ctx);
 		/* The last bind attempt never succeeded. */
 		e->sock.family = st->req_family;
 		e->sock.port = st->req_port;

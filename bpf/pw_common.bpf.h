@@ -92,15 +92,17 @@ static __always_inline struct pw_event *pw_reserve(__u16 type, __u8 source)
 }
 
 /*
- * Wake the reader only when enough has piled up; it also polls on a short
- * timer. A wakeup per record would cost every bind() an irq_work and a
- * context switch.
+ * Wake the reader only when the ring crosses the wakeup mark; it also polls
+ * on a short timer. A wakeup per record would cost every bind() an irq_work
+ * and a context switch, and so would one per record while the ring stays
+ * above the mark (the reader is already awake then, or the timer comes).
  */
 static __always_inline void pw_submit(struct pw_event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bool crossing = avail >= wakeup_bytes && avail < wakeup_bytes + 4 * sizeof(*e);
 
-	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void pw_fill_task(struct pw_task_rec *t)

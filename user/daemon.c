@@ -154,9 +154,19 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 	case PW_REC_CLOSE:
 		s = ledger__find(d->ledger, ev->sock.cookie);
 		if (s) {
-			/* Report the close with the owner we knew, not the closer. */
-			ev->sock.owner = s->owner;
-			ev->sock.bound_ns = s->bound_ns;
+			/*
+			 * Close records carry only the cookie (tiers A/B keep
+			 * sock_release cheap): report the socket as we knew it.
+			 */
+			int64_t when = ev->wall_ns;
+
+			ev->sock = *s;
+			ev->wall_ns = when;
+		} else if (!ev->sock.key.port) {
+			/* A socket we never saw bound (its records were lost): the
+			 * next reconcile settles the ledger; nothing to report. */
+			d->unknown_closes++;
+			return;
 		}
 		ledger__remove(d->ledger, ev->sock.cookie);
 		break;
@@ -176,17 +186,32 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 	detect__on_event(d->detect, ev);
 }
 
+/*
+ * ring_buffer__consume() drains until the ring is empty, which under a
+ * sustained flood is never: a budget per pass brings the loop back to
+ * signals, timers and HTTP. The record that exhausts the budget is consumed
+ * (libbpf advances past it before the callback) and processed.
+ */
+#define RB_BUDGET 4096
+
 static int on_ringbuf(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
 	struct pw_event rec;
 	struct pw_ev ev;
 
-	if (events__decode(data, len, &rec, &d->stats))
-		return 0;
-	daemon__ev_from_record(&rec, &ev);
-	handle_event(d, &ev);
-	return 0;
+	if (!events__decode(data, len, &rec, &d->stats)) {
+		daemon__ev_from_record(&rec, &ev);
+		handle_event(d, &ev);
+	}
+	return --d->rb_budget > 0 ? 0 : -EAGAIN;
+}
+
+/* Drain up to RB_BUDGET records; true when more are waiting. */
+static bool drain_ringbuf(struct daemon *d, struct ring_buffer *rb)
+{
+	d->rb_budget = RB_BUDGET;
+	return ring_buffer__consume(rb) == -EAGAIN;
 }
 
 /* Inventory records: owners come from the /proc inode map, not the record. */
@@ -274,7 +299,7 @@ int daemon__reconcile(struct daemon *d, const char *why)
 
 	/* Records already queued are older than the pass: apply them first. */
 	if (d->rb)
-		ring_buffer__consume(d->rb);
+		drain_ringbuf(d, d->rb);
 	before = d->ledger->n_socks;
 	c.cap_seen = d->ledger->max_socks + 1024;
 	c.seen = calloc(c.cap_seen, sizeof(*c.seen));
@@ -529,6 +554,7 @@ int daemon__run(struct daemon *d)
 	struct ring_buffer *rb = NULL;
 	int ep = -1, sfd = -1, tfd = -1, err = 0;
 	struct epoll_event ev = { .events = EPOLLIN };
+	bool more = false;
 	sigset_t mask;
 
 	rb = ring_buffer__new(loader__events_fd(d->loader), on_ringbuf, d, NULL);
@@ -562,7 +588,7 @@ int daemon__run(struct daemon *d)
 
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, http__timeout_ms(d->http, d->opts.poll_ms));
+		int n = epoll_wait(ep, evs, 8, more ? 0 : http__timeout_ms(d->http, d->opts.poll_ms));
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -570,7 +596,7 @@ int daemon__run(struct daemon *d)
 			break;
 		}
 		/* The BPF side rarely wakes us (see pw_submit): always drain. */
-		ring_buffer__consume(rb);
+		more = drain_ringbuf(d, rb);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
@@ -601,7 +627,7 @@ int daemon__run(struct daemon *d)
 		http__run(d->http);
 		journal__flush(d->journal);
 	}
-	ring_buffer__consume(rb);
+	drain_ringbuf(d, rb); /* bounded: a flood must not hold up the exit */
 cleanup:
 	if (ep >= 0)
 		close(ep);

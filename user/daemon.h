@@ -70,6 +70,8 @@ struct daemon {
 	int unpriv_port_start;
 	int64_t started_ns;
 	int64_t last_reconcile_ns; /* wall clock of the last reconcile pass */
+	uint64_t unknown_closes;   /* close records of sockets the ledger never had */
+	int rb_budget;		   /* records left in this drain pass */
 	struct pw_config config; /* --config FILE (defaults without), replaced on SIGHUP */
 	struct detect *detect;	 /* the finding detectors (detect.c) */
 	volatile bool stop;
