@@ -27,9 +27,6 @@ void detect_config__defaults(struct pw_detect_config *c)
 	c->service_min_age_ns = 1 * NS_PER_S;
 	c->end_grace_ns = 2 * NS_PER_S;
 	c->released_max = 4096;
-	c->skew_min_samples = 1000;
-	c->skew_max_mean_ratio = 1.5;
-	c->skew_p_value = 0.001;
 }
 
 /* "250ms", "90", "90s", "5m", "2h", "7d" -> nanoseconds. */
@@ -152,31 +149,10 @@ int detect_config__section(void *target, const struct pw_config_line *l, char *e
 		d->disabled = 0; /* the last 'disable' line is the list */
 		return foreach_item(l->value, disable_item, &ic);
 	}
-	if (!strcmp(l->key, "skew_min_samples")) {
-		if (pw_parse_long(l->value, 1, 1000000000, &v))
-			return config__error(l, err, errlen,
-					     "invalid skew_min_samples '%s': 1 to 1000000000",
-					     l->value);
-		d->skew_min_samples = v;
-		return 0;
-	}
-	if (!strcmp(l->key, "skew_max_mean_ratio")) {
-		if (parse_double(l->value, 1.0, 1e6, &d->skew_max_mean_ratio))
-			return config__error(l, err, errlen,
-					     "invalid skew_max_mean_ratio '%s': a number >= 1",
-					     l->value);
-		return 0;
-	}
-	if (!strcmp(l->key, "skew_p_value")) {
-		if (parse_double(l->value, 1e-300, 1.0, &d->skew_p_value))
-			return config__error(l, err, errlen,
-					     "invalid skew_p_value '%s': a number in (0, 1]", l->value);
-		return 0;
-	}
 	return config__error(l, err, errlen,
 			     "unknown key '%s' in [detect] (keys: takeover_window, service_min_age, "
-			     "end_grace, released_max, disable, skew_min_samples, "
-			     "skew_max_mean_ratio, skew_p_value)",
+			     "end_grace, released_max, disable; reuseport_skew thresholds are in "
+			     "[reuseport])",
 			     l->key);
 }
 

@@ -25,9 +25,6 @@ struct pw_detect_config {
 	int64_t end_grace_ns;	     /* sharing must stay gone this long to end a finding */
 	unsigned int released_max;   /* bound of the "recently released services" memory */
 	uint32_t disabled;	     /* bit (1u << enum pw_finding_kind): kind switched off */
-	long skew_min_samples;	     /* reuseport_skew (read by its detector) */
-	double skew_max_mean_ratio;
-	double skew_p_value;
 };
 
 /* ---- [allow] (detect_config.c) ----------------------------------------- */

@@ -103,7 +103,8 @@ static void errors_name_the_line(void **state)
 		     "t.conf:3: invalid released_max '0'");
 	expect_error("[detect]\ndisable = takeovr\n", "t.conf:2: unknown finding kind 'takeovr'");
 	expect_error("[detect]\nwindow = 5s\n", "t.conf:2: unknown key 'window' in [detect]");
-	expect_error("[detect]\nskew_p_value = 2\n", "t.conf:2: invalid skew_p_value");
+	/* reuseport_skew thresholds live in [reuseport], not here */
+	expect_error("[detect]\nskew_p_value = 0.01\n", "t.conf:2: unknown key 'skew_p_value'");
 	expect_error("[allow]\nwildcard = 22/tcp\nwildcard = 99999\n",
 		     "t.conf:3: invalid wildcard entry '99999'");
 	expect_error("[allow]\nwildcard = 22/tcp\n53/udp = uid:0, user:bind\n",
