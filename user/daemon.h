@@ -84,6 +84,8 @@ void daemon__fini(struct daemon *d);
 /* daemon_detect.c: the config file and the detectors. */
 /* Load --config into d->config (no start on any error) and apply [daemon]/[hooks]. */
 int daemon__config_load(struct daemon *d);
+/* Journal a reload outcome line @o (stolen), with @error when it failed. */
+void daemon__journal_reload(struct daemon *d, json_t *o, const char *error);
 /* daemon_config.c: [daemon]/[hooks] under the command line. */
 void daemon_config__apply(const struct pw_daemon_config *c, struct daemon_opts *o);
 int daemon__detect_init(struct daemon *d);

@@ -11,17 +11,6 @@
 #include "pw_config.h"
 #include "util.h"
 
-static int parse_bool(const char *v, bool *ret)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*ret = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*ret = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 int daemon_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen)
 {
 	struct pw_daemon_config *c = target;
@@ -69,7 +58,7 @@ int daemon_config__section(void *target, const struct pw_config_line *l, char *e
 		return 0;
 	}
 	if (!strcmp(l->key, "quiet_existing")) {
-		if (parse_bool(l->value, &c->quiet_existing))
+		if (pw_parse_bool(l->value, &c->quiet_existing))
 			return config__error(l, err, errlen, "quiet_existing: yes or no, got '%s'",
 					     l->value);
 		return 0;

@@ -12,6 +12,17 @@
 #include "log.h"
 #include "util.h"
 
+void daemon__journal_reload(struct daemon *d, json_t *o, const char *error)
+{
+	if (!o)
+		return;
+	if (error)
+		json_object_set_new(o, "error", json_string(error));
+	pw_json_set_time(o, "time", pw_now_wall_ns());
+	journal__emit(d->journal, o);
+	journal__flush(d->journal); /* an operator waiting on a reload sees it now */
+}
+
 int daemon__config_load(struct daemon *d)
 {
 	char err[PW_CONFIG_ERR_LEN] = "";
@@ -44,13 +55,7 @@ static void journal_reload(struct daemon *d, bool ok, const char *error)
 	json_t *o = json_pack("{s:s, s:b, s:s}", "type", "config_reload", "ok", ok, "file",
 			      d->opts.config_path ? d->opts.config_path : "");
 
-	if (!o)
-		return;
-	if (error)
-		json_object_set_new(o, "error", json_string(error));
-	pw_json_set_time(o, "time", pw_now_wall_ns());
-	journal__emit(d->journal, o);
-	journal__flush(d->journal);
+	daemon__journal_reload(d, o, error);
 }
 
 void daemon__detect_reload(struct daemon *d)

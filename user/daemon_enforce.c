@@ -74,13 +74,7 @@ static void journal_reload(struct daemon *d, bool ok, const char *error)
 			      d->enforce_cfg.deny_cross_uid > 0, "deny_shadowing",
 			      d->enforce_cfg.deny_shadowing > 0);
 
-	if (!o)
-		return;
-	if (error)
-		json_object_set_new(o, "error", json_string(error));
-	pw_json_set_time(o, "time", pw_now_wall_ns());
-	journal__emit(d->journal, o);
-	journal__flush(d->journal);
+	daemon__journal_reload(d, o, error);
 }
 
 void daemon__enforce_reload(struct daemon *d)

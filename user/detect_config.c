@@ -51,47 +51,6 @@ static int parse_duration_ns(const char *s, int64_t *ret_ns)
 	return 0;
 }
 
-static int parse_double(const char *s, double min, double max, double *ret)
-{
-	char *end;
-	double v;
-
-	if (!*s || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || isnan(v) || v < min || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* Comma-separated list: call @fn on each trimmed, non-empty item. */
-static int foreach_item(const char *value, int (*fn)(void *ctx, const char *item), void *ctx)
-{
-	char *copy = strdup(value), *save = NULL, *tok;
-	int rc = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *e;
-
-		while (isspace((unsigned char)*tok))
-			tok++;
-		e = tok + strlen(tok);
-		while (e > tok && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*tok)
-			continue;
-		rc = fn(ctx, tok);
-		if (rc)
-			break;
-	}
-	free(copy);
-	return rc;
-}
-
 struct item_ctx {
 	const struct pw_config_line *l;
 	char *err;
@@ -147,7 +106,7 @@ int detect_config__section(void *target, const struct pw_config_line *l, char *e
 	}
 	if (!strcmp(l->key, "disable")) {
 		d->disabled = 0; /* the last 'disable' line is the list */
-		return foreach_item(l->value, disable_item, &ic);
+		return pw_foreach_item(l->value, disable_item, &ic);
 	}
 	return config__error(l, err, errlen,
 			     "unknown key '%s' in [detect] (keys: takeover_window, service_min_age, "
@@ -294,7 +253,7 @@ static int share_rule(struct pw_allow_config *a, const struct pw_config_line *l,
 
 	if (a->n_share >= MAX_SHARE)
 		return config__error(l, err, errlen, "more than %d sharing rules", MAX_SHARE);
-	rc = owners ? foreach_item(owners, share_owner_item, &ic) : 0;
+	rc = owners ? pw_foreach_item(owners, share_owner_item, &ic) : 0;
 	if (!rc && owners && !r.n_owners && !strchr(owners, '*'))
 		rc = config__error(l, err, errlen, "empty owner list (use * for anyone)");
 	if (rc) {
@@ -332,9 +291,9 @@ int allow_config__section(void *target, const struct pw_config_line *l, char *er
 	uint8_t proto;
 
 	if (!strcmp(l->key, "wildcard"))
-		return foreach_item(l->value, wildcard_item, &ic);
+		return pw_foreach_item(l->value, wildcard_item, &ic);
 	if (!strcmp(l->key, "share"))
-		return foreach_item(l->value, share_port_item, &ic);
+		return pw_foreach_item(l->value, share_port_item, &ic);
 	if (!parse_port_or_any(l->key, &port, &proto))
 		return share_rule(a, l, err, errlen, port, proto, l->value);
 	return config__error(l, err, errlen,

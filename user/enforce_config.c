@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include "cgroup.h"
 #include "enforce.h"
 #include "pw_config.h"
@@ -39,14 +41,14 @@ void enforce_config__free(struct pw_enforce_config *c)
 	enforce_config__defaults(c);
 }
 
-static int parse_bool(const char *s, int *ret)
+/* deny_* switches are tri-state ints (-1: not given, so the command line can tell). */
+static int parse_switch(const char *s, int *ret)
 {
-	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
-		*ret = 1;
-	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
-		*ret = 0;
-	else
+	bool b;
+
+	if (pw_parse_bool(s, &b))
 		return -EINVAL;
+	*ret = b;
 	return 0;
 }
 
@@ -139,6 +141,42 @@ static int cgroup_level(const char *path)
 	return level;
 }
 
+/*
+ * The device the BPF side compares: exe_file->f_inode->i_sb->s_dev, in the
+ * kernel's MKDEV encoding. stat()'s st_dev is not always that: overlayfs
+ * reports a per-layer pseudo device for a lower-layer file when its layers
+ * are on different file systems (measured in the 6.1 guest: st_dev 0:26,
+ * s_dev 0:24), and btrfs a per-subvolume one. mountinfo's MAJ:MIN is the
+ * superblock's s_dev, so look up the mount that holds @fd (fdinfo's mnt_id).
+ * Falls back to @st_dev when /proc cannot tell.
+ */
+static uint64_t exe_sb_dev(int fd, dev_t st_dev)
+{
+	unsigned int maj = major(st_dev), mnr = minor(st_dev), a, b;
+	char path[64], line[4096];
+	int mnt_id = -1, id;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &mnt_id) == 1)
+			break;
+	if (f)
+		fclose(f);
+	f = mnt_id < 0 ? NULL : fopen("/proc/self/mountinfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %*d %u:%u", &id, &a, &b) == 3 && id == mnt_id) {
+			maj = a;
+			mnr = b;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ((uint64_t)maj << 20) | mnr;
+}
+
 static int parse_owner(const char *s, struct pw_enf_owner *o, char *err, size_t errlen)
 {
 	struct stat st;
@@ -192,56 +230,63 @@ static int parse_owner(const char *s, struct pw_enf_owner *o, char *err, size_t 
 		return 0;
 	}
 	if (!strncmp(s, "exe:", 4)) {
-		if (s[4] != '/' || stat(s + 4, &st) || !S_ISREG(st.st_mode)) {
+		int fd = s[4] == '/' ? open(s + 4, O_PATH | O_CLOEXEC) : -1;
+
+		if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 			snprintf(err, errlen, "'%s' is not an existing executable (absolute path)",
 				 s + 4);
+			if (fd >= 0)
+				close(fd);
 			return -EINVAL;
 		}
 		o->type = PW_ENF_O_EXE;
 		o->id = st.st_ino;
 		/* The kernel's dev_t (MKDEV), not glibc's encoding. */
-		o->dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		o->dev = exe_sb_dev(fd, st.st_dev);
+		close(fd);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown owner '%s' (uid:N|NAME, cgroup:PATH, exe:PATH)", s);
 	return -EINVAL;
 }
 
+struct owner_item_ctx {
+	struct pw_enf_rule *rule;
+	const char *target;
+	char *err;
+	size_t errlen;
+};
+
+static int owner_item(void *ctx, const char *item)
+{
+	struct owner_item_ctx *c = ctx;
+	struct pw_enf_rule *r = c->rule;
+	int rc;
+
+	if (r->n_owners >= PW_ENF_MAX_OWNERS) {
+		snprintf(c->err, c->errlen, "more than %d owners for '%s'", PW_ENF_MAX_OWNERS,
+			 c->target);
+		return -EINVAL;
+	}
+	rc = parse_owner(item, &r->owners[r->n_owners], c->err, c->errlen);
+	if (!rc)
+		r->n_owners++;
+	return rc;
+}
+
 int enforce_config__parse_rule(const char *target, const char *owners, struct pw_enf_rule *r,
 			       char *err, size_t errlen)
 {
-	char buf[1024], *save = NULL, *tok;
+	struct owner_item_ctx ic = { .rule = r, .target = target, .err = err, .errlen = errlen };
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	rc = parse_target(target, r, err, errlen);
 	if (rc)
 		return rc;
-	if (strlen(owners) >= sizeof(buf)) {
-		snprintf(err, errlen, "owner list too long");
-		return -EINVAL;
-	}
-	strcpy(buf, owners);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *e;
-
-		while (isspace((unsigned char)*tok))
-			tok++;
-		e = tok + strlen(tok);
-		while (e > tok && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*tok)
-			continue;
-		if (r->n_owners >= PW_ENF_MAX_OWNERS) {
-			snprintf(err, errlen, "more than %d owners for '%s'", PW_ENF_MAX_OWNERS,
-				 target);
-			return -EINVAL;
-		}
-		rc = parse_owner(tok, &r->owners[r->n_owners], err, errlen);
-		if (rc)
-			return rc;
-		r->n_owners++;
-	}
+	rc = pw_foreach_item(owners, owner_item, &ic);
+	if (rc)
+		return rc;
 	if (!r->n_owners) {
 		snprintf(err, errlen, "no owner for '%s' (uid:N, cgroup:PATH or exe:PATH)", target);
 		return -EINVAL;
@@ -322,10 +367,10 @@ int enforce_config__section(void *target, const struct pw_config_line *l, char *
 					     "mode must be off, audit or enforce, not '%s'",
 					     l->value);
 	} else if (!strcmp(l->key, "deny_cross_uid")) {
-		if (parse_bool(l->value, &c->deny_cross_uid))
+		if (parse_switch(l->value, &c->deny_cross_uid))
 			return config__error(l, err, errlen, "deny_cross_uid: expected yes or no");
 	} else if (!strcmp(l->key, "deny_shadowing")) {
-		if (parse_bool(l->value, &c->deny_shadowing))
+		if (parse_switch(l->value, &c->deny_shadowing))
 			return config__error(l, err, errlen, "deny_shadowing: expected yes or no");
 	} else if (!strcmp(l->key, "pin")) {
 		if (l->value[0] != '/' || strlen(l->value) >= sizeof(c->pin_path))

@@ -558,24 +558,6 @@ const char *http__address(const struct http *h)
 
 /* ---- [http] config section --------------------------------------------- */
 
-static int parse_bool(const char *s, bool *ret)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*ret = true;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*ret = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 int http__config_section(void *target, const struct pw_config_line *l, char *err, size_t errlen)
 {
 	struct http_opts *o = target;
@@ -592,7 +574,7 @@ int http__config_section(void *target, const struct pw_config_line *l, char *err
 			return config__error(l, err, errlen, "%s", msg);
 		snprintf(o->listen, sizeof(o->listen), "%s", l->value);
 	} else if (!strcmp(l->key, "allow_wildcard") || !strcmp(l->key, "enabled")) {
-		if (parse_bool(l->value, &b))
+		if (pw_parse_bool(l->value, &b))
 			return config__error(l, err, errlen, "invalid %s '%s': yes or no", l->key,
 					     l->value);
 		if (l->key[0] == 'a')

@@ -79,19 +79,6 @@ void rp_config__defaults(struct rp_config *c)
 	};
 }
 
-static int parse_double(const char *s, double min, double max, double *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= min && v <= max))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 int rp_config__section(void *target, const struct pw_config_line *l, char *err, size_t errlen)
 {
 	struct rp_config *c = target;
@@ -107,15 +94,15 @@ int rp_config__section(void *target, const struct pw_config_line *l, char *err, 
 			return config__error(l, err, errlen, "min_samples: 1 to 1000000000");
 		c->min_samples = (uint64_t)v;
 	} else if (!strcmp(l->key, "max_mean_ratio")) {
-		if (parse_double(l->value, 1.0, 1e6, &d))
+		if (pw_parse_double(l->value, 1.0, 1e6, &d))
 			return config__error(l, err, errlen, "max_mean_ratio: a number >= 1");
 		c->max_mean_ratio = d;
 	} else if (!strcmp(l->key, "alpha")) {
-		if (parse_double(l->value, 1e-300, 1.0, &d))
+		if (pw_parse_double(l->value, 1e-300, 1.0, &d))
 			return config__error(l, err, errlen, "alpha: a p-value in (0, 1]");
 		c->alpha = d;
 	} else if (!strcmp(l->key, "source_share")) {
-		if (parse_double(l->value, 0.01, 1.0, &d))
+		if (pw_parse_double(l->value, 0.01, 1.0, &d))
 			return config__error(l, err, errlen, "source_share: 0.01 to 1");
 		c->source_share = d;
 	} else if (!strcmp(l->key, "journal_interval")) {
@@ -123,7 +110,7 @@ int rp_config__section(void *target, const struct pw_config_line *l, char *err, 
 			return config__error(l, err, errlen, "journal_interval: 1 to 86400 s");
 		c->journal_interval_s = (unsigned int)v;
 	} else if (!strcmp(l->key, "journal_delta")) {
-		if (parse_double(l->value, 0.0, 1.0, &d))
+		if (pw_parse_double(l->value, 0.0, 1.0, &d))
 			return config__error(l, err, errlen, "journal_delta: 0 to 1");
 		c->journal_delta = d;
 	} else if (!strcmp(l->key, "max_groups")) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include "util.h"
@@ -27,6 +28,64 @@ int pw_parse_long(const char *s, long min, long max, long *ret_val)
 		return -ERANGE;
 	*ret_val = v;
 	return 0;
+}
+
+int pw_parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int pw_parse_double(const char *s, double min, double max, double *ret)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= min && v <= max))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int pw_foreach_item(const char *list, int (*fn)(void *ctx, const char *item), void *ctx)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *e;
+
+		while (isspace((unsigned char)*tok))
+			tok++;
+		e = tok + strlen(tok);
+		while (e > tok && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (!*tok)
+			continue;
+		rc = fn(ctx, tok);
+		if (rc)
+			break;
+	}
+	free(copy);
+	return rc;
 }
 
 int pw_parse_proto(const char *s, uint8_t *ret_proto)

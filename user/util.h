@@ -13,6 +13,12 @@
 int pw_parse_long(const char *s, long min, long max, long *ret_val);
 /* "8080", "8080/tcp": port and protocol (IPPROTO_*, 0 when absent). */
 int pw_parse_port_proto(const char *s, uint16_t *ret_port, uint8_t *ret_proto);
+/* yes/no, true/false, on/off, 1/0 (any case); -EINVAL otherwise. */
+int pw_parse_bool(const char *s, bool *ret);
+/* strtod with an end pointer and a range check (NaN refused). */
+int pw_parse_double(const char *s, double min, double max, double *ret);
+/* Comma-separated list: call @fn on each trimmed, non-empty item; stops at the first error. */
+int pw_foreach_item(const char *list, int (*fn)(void *ctx, const char *item), void *ctx);
 /* "tcp" / "udp" -> IPPROTO_*; -EINVAL otherwise. */
 int pw_parse_proto(const char *s, uint8_t *ret_proto);
 /* Durations: "90", "90s", "5m", "2h", "7d" -> seconds. */
