@@ -47,4 +47,18 @@ static __always_inline __u64 pw_sk_ino(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 }
 
+/*
+ * Loops on 6.1 (no accessor: a rule for every bounded loop in a program).
+ * 6.1's verifier CFG check accepts a back-edge only on a jump insn: a plain
+ * insn or a helper call that falls through into a loop head already on the
+ * DFS stack is refused with "back-edge from insn X to X+1" and EINVAL,
+ * before any verification (6.18 accepts it). clang may
+ * rotate a loop whose body ends in a call so that its counter increment
+ * falls through into the head: enforce.bpf.c's holder-entry retry loop did,
+ * and cgroup/post_bind4/6 failed to load on 6.1 while loading on 6.18.
+ * Write such short retry loops out (see enf_holders_get()); a loop that
+ * clang cannot unroll with `#pragma unroll` (early break/return) must be
+ * written out by hand.
+ */
+
 #endif /* PW_CORE_FIXES_BPF_H */

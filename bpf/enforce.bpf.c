@@ -25,6 +25,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define EPERM 1
 #define E2BIG 7
+#define EAGAIN 11
 #define PW_ENF_SLOTS 8 /* distinct holder identities per port (power of two) */
 #define PW_ENF_MAX_PORTS 65536
 
@@ -350,19 +351,41 @@ int cg_enf_bind6(struct bpf_sock_addr *ctx)
 	return enf_bind(ctx, AF_INET6);
 }
 
-/* The port's holder entry, created if absent; NULL when the map is full. */
+/*
+ * One attempt at the port's holder entry: 0 with *@ret set, -EAGAIN when it
+ * was absent (now inserted, unless someone else did) or dying (deleted right
+ * after its last holder left), -E2BIG when the map is full.
+ */
+static __always_inline int enf_holders_try(const struct pw_enf_hkey *key,
+					   struct pw_enf_holders **ret)
+{
+	struct pw_enf_holders *h = bpf_map_lookup_elem(&holders, key);
+
+	if (h && !h->dead) {
+		*ret = h;
+		return 0;
+	}
+	if (!h && bpf_map_update_elem(&holders, key, &empty_holders, BPF_NOEXIST) == -E2BIG)
+		return -E2BIG;
+	return -EAGAIN;
+}
+
+/*
+ * The port's holder entry, created if absent; NULL when the map is full.
+ * Three attempts written out instead of a loop: 6.1 refused the loop clang
+ * made of this (see "Loops on 6.1" in core_fixes.bpf.h).
+ */
 static __always_inline struct pw_enf_holders *enf_holders_get(const struct pw_enf_hkey *key)
 {
-	struct pw_enf_holders *h;
+	struct pw_enf_holders *h = NULL;
+	int err = enf_holders_try(key, &h);
 
-	for (int i = 0; i < 3; i++) {
-		h = bpf_map_lookup_elem(&holders, key);
-		if (h && !h->dead)
-			return h;
-		/* Absent, or dying (deleted right after its last holder left). */
-		if (!h && bpf_map_update_elem(&holders, key, &empty_holders, BPF_NOEXIST) == -E2BIG)
-			break;
-	}
+	if (err == -EAGAIN)
+		err = enf_holders_try(key, &h);
+	if (err == -EAGAIN)
+		err = enf_holders_try(key, &h);
+	if (!err)
+		return h;
 	enf_count(PW_ENF_ST_MAP_FULL);
 	return NULL;
 }

@@ -358,7 +358,8 @@ static int load_family(struct loader *l, enum pw_family f)
 		void *skel;
 
 		if (!d->tiers[t - 1].progs[0]) {
-			snprintf(why, PW_REASON_LEN, "not implemented");
+			snprintf(why, PW_REASON_LEN, "no tier %c exists for the %s hooks",
+				 pw_tier_letter(t), d->name);
 			continue;
 		}
 		if (forced && t != (int)forced) {
@@ -435,7 +436,17 @@ int loader__open(const struct loader_opts *opts, struct loader **ret)
 	for (int f = 0; f < PW_FAM_MAX; f++) {
 		if ((opts->inventory_only && f != PW_FAM_INVENTORY) ||
 		    (f == PW_FAM_ENFORCE && !opts->enforce)) {
-			snprintf(l->reason[f][0], PW_REASON_LEN, "not requested");
+			/* Every tier gets a reason: `check` prints them all. */
+			for (int t = PW_TIER_A; t <= PW_TIER_C; t++)
+				if (!families[f].tiers[t - 1].progs[0])
+					snprintf(l->reason[f][t - 1], PW_REASON_LEN,
+						 "no tier %c exists for the %s hooks",
+						 pw_tier_letter(t), families[f].name);
+				else
+					snprintf(l->reason[f][t - 1], PW_REASON_LEN, "%s",
+						 f == PW_FAM_ENFORCE ?
+						 "not loaded: no enforcement policy (run --enforce or --audit)" :
+						 "not requested");
 			continue;
 		}
 		err = load_family(l, (enum pw_family)f);
