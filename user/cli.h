@@ -6,8 +6,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
 int cmd_check(int argc, char **argv);
-int cmd_unpin(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_unpin(int argc, char **argv);
 
 /* Common preconditions of every command that loads BPF: root, BTF. */
 int cli__require_bpf(void);

@@ -474,7 +474,7 @@ void loader__destroy(struct loader *l)
 {
 	if (!l)
 		return;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		bpf_link__destroy(l->iter_links[i]);
 	detach_from(l, 0);
 	/* Reverse order: objects that reuse the shared maps go first. */
