@@ -632,6 +632,44 @@ static void render_store(struct mbuf *b, struct daemon *d)
 	mb_printf(b, "portwarden_store_up %d\n", d->store ? st.healthy : 1);
 }
 
+/* Reuseport accounting gaps: every selection that could not be counted. */
+static void render_rp_losses(struct mbuf *b, struct daemon *d)
+{
+	static const char *const miss_names[PW_RP_MISS_MAX] = {
+		[PW_RP_MISS_NO_COOKIE] = "no_cookie",
+		[PW_RP_MISS_HITS_FULL] = "hits_map_full",
+		[PW_RP_MISS_SOURCES_FULL] = "sources_map_full",
+		[PW_RP_MISS_NO_SOURCE] = "no_source",
+	};
+	const struct rp_groups_stats *st = d->rp ? rp_groups__stats(d->rp) : NULL;
+
+	mb_family(b, "portwarden_reuseport_selections_lost_total", "counter",
+		  "Reuseport selections or deliveries the BPF counters could not record, by reason.");
+	for (int m = 0; m < PW_RP_MISS_MAX; m++)
+		mb_printf(b, "portwarden_reuseport_selections_lost_total{reason=\"%s\"} %" PRIu64
+			     "\n",
+			  miss_names[m], st ? st->misses[m] : 0);
+	mb_family(b, "portwarden_reuseport_unattributed_total", "counter",
+		  "Deliveries counted for sockets outside the ledger's reuseport groups.");
+	mb_printf(b, "portwarden_reuseport_unattributed_total %" PRIu64 "\n",
+		  st ? st->unattributed : 0);
+	mb_family(b, "portwarden_reuseport_groups_dropped_total", "counter",
+		  "Reuseport groups not tracked because max_groups was reached.");
+	mb_printf(b, "portwarden_reuseport_groups_dropped_total %" PRIu64 "\n",
+		  st ? st->groups_dropped : 0);
+	mb_family(b, "portwarden_reuseport_sources_dropped_total", "counter",
+		  "Tier A source addresses not tracked because the source table was full.");
+	mb_printf(b, "portwarden_reuseport_sources_dropped_total %" PRIu64 "\n",
+		  st ? st->sources_dropped : 0);
+	mb_family(b, "portwarden_reuseport_read_errors_total", "counter",
+		  "Failed reads of the reuseport counter maps.");
+	mb_printf(b, "portwarden_reuseport_read_errors_total %" PRIu64 "\n",
+		  st ? st->read_errors : 0);
+	mb_family(b, "portwarden_close_unknown_total", "counter",
+		  "Close records of sockets the ledger never had (their bind was lost).");
+	mb_printf(b, "portwarden_close_unknown_total %" PRIu64 "\n", d->unknown_closes);
+}
+
 /* ---- the table: a module adds its renderer here ------------------------- */
 
 typedef void (*render_fn)(struct mbuf *b, struct daemon *d);
@@ -639,7 +677,7 @@ typedef void (*render_fn)(struct mbuf *b, struct daemon *d);
 static const render_fn renderers[] = {
 	render_build,	     render_tiers,     render_sockets, render_binds,
 	render_findings,     render_shared_ports, render_reuseport, render_events,
-	render_ledger,	     render_store,
+	render_ledger,	     render_store,	render_rp_losses,
 };
 
 static void render_dropped(struct mbuf *b, struct daemon *d)
