@@ -272,9 +272,10 @@ static __always_inline int pw_kretprobe_bind(int ret)
 	sk = BPF_CORE_READ(sock, sk);
 	if (sk && pw_tracked_proto(pw_sk_protocol(sk))) {
 		/*
-		 * kprobes cannot ask for a cookie; use the kernel's if one was
-		 * already generated, else the socket address (a kernel address is
-		 * never a valid cookie, so the two cannot collide).
+		 * kprobes cannot ask for a cookie: cg_sock_create generated one
+		 * when the socket was made. A socket older than the daemon may
+		 * have none: then the socket address (a kernel address is never
+		 * a valid cookie, so the two cannot collide).
 		 */
 		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 		if (!cookie)
@@ -307,4 +308,19 @@ SEC("kretprobe/inet6_bind")
 int BPF_KRETPROBE(kretprobe_inet6_bind, int ret)
 {
 	return pw_kretprobe_bind(ret);
+}
+
+/*
+ * Tier C's companion: a cookie exists only once something asks for it, and
+ * kprobes cannot. Ask when each TCP/UDP socket is created, so the bind
+ * kretprobe, the raw_tp listen hook and sock_release all name a socket by
+ * the same cookie (without it a socket's findings never ended: its release
+ * carried a cookie its bind had not).
+ */
+SEC("cgroup/sock_create")
+int cg_sock_create(struct bpf_sock *ctx)
+{
+	if (pw_tracked_proto(ctx->protocol))
+		bpf_get_socket_cookie(ctx);
+	return 1;
 }

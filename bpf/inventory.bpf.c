@@ -63,6 +63,10 @@ int iter_udp(struct bpf_iter__udp *ctx)
  * Reconciliation after loss: the sockets the hooks marked bound and have not
  * seen released, among those iter/tcp skips (bound-only and connected TCP
  * sockets live only in the bind hash), found through the files of every task.
+ * A TCP socket in CLOSE that still holds a local port was bound by bind()
+ * (the kernel releases autobound ports on close): it counts too, so bind
+ * tier C (which cannot mark sockets) and sockets older than the daemon are
+ * covered.
  * With iter/tcp and iter/udp this covers every socket the ledger can hold,
  * so none is kept on faith. (iter/bpf_sk_storage_map would be the direct
  * walk, but some kernels refuse it with EPERM where iter/task_file loads.)
@@ -86,8 +90,14 @@ int iter_sk_state(struct bpf_iter__task_file *ctx)
 	if (!sk || sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_state == TCP_LISTEN)
 		return 0;
 	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
-	if (!st || !(st->flags & PW_SK_BOUND))
-		return 0;
+	if (!st || !(st->flags & PW_SK_BOUND)) {
+		if (sk->__sk_common.skc_state != TCP_CLOSE || !sk->__sk_common.skc_num)
+			return 0;
+		/* Mark it, as the other passes do, so its release is reported. */
+		st = bpf_sk_storage_get(&sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (st)
+			st->flags |= PW_SK_BOUND;
+	}
 	e.hdr.type = PW_REC_INVENTORY;
 	e.hdr.size = sizeof(e);
 	e.hdr.source = PW_SRC_ITER;

@@ -310,11 +310,10 @@ int daemon__reconcile(struct daemon *d, const char *why)
 	}
 	err = loader__inventory(d->loader, on_inventory, &c);
 	/*
-	 * Bound-only TCP sockets are invisible to iter/tcp; tiers A and B mark
-	 * every bound socket in sk_state, whose iterator shows them. Tier C
-	 * does not, and then such sockets are kept on faith.
+	 * Bound-only TCP sockets are invisible to iter/tcp: the task_file pass
+	 * finds them (marked by the hooks, or TCP CLOSE with a bound port).
 	 */
-	if (!err && loader__tier(d->loader, PW_FAM_BIND) != PW_TIER_C)
+	if (!err)
 		tracked = !loader__tracked(d->loader, on_inventory, &c);
 	if (!err && !c.seen_overflow) {
 		qsort(c.seen, c.n_seen, sizeof(*c.seen), cmp_u64);
@@ -535,6 +534,9 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	/* Start-up inventory of the sockets that already exist. */
 	c.procs = inventory__scan_procs();
 	err = loader__inventory(d->loader, on_inventory, &c);
+	/* Bound-only TCP sockets that predate us: only the task_file pass sees them. */
+	if (!err && loader__tracked(d->loader, on_inventory, &c))
+		pr_warn("bound-only TCP sockets that predate the daemon are not inventoried\n");
 	inventory__procs_free(c.procs);
 	if (err)
 		pr_warn("inventory failed: %s\n", strerror(-err));

@@ -52,7 +52,7 @@ static const struct family_desc families[PW_FAM_MAX] = {
 			{ { "fexit_inet_bind", "fexit_inet6_bind" } },
 			{ { "cg_bind4", "cg_bind6", "cg_post_bind4", "cg_post_bind6" } },
 			{ { "kprobe_inet_bind", "kretprobe_inet_bind", "kprobe_inet6_bind",
-			    "kretprobe_inet6_bind" } },
+			    "kretprobe_inet6_bind", "cg_sock_create" } },
 		},
 	},
 	[PW_FAM_LIFECYCLE] = {

@@ -247,6 +247,34 @@ static void socket_from_before_start(void)
 	pw_daemon_stop(&d);
 }
 
+/* A TCP socket bound (never listened) before the daemon started: iter/tcp cannot see it. */
+static void tcp_bound_only_from_before_start(void)
+{
+	uint32_t ns = pw_netns_new();
+	struct pw_daemon d;
+	struct pw_holder h;
+	uint16_t port = pw_free_port(IPPROTO_TCP);
+	struct pw_sock_spec s = { .uid = 1001, .family = AF_INET, .type = SOCK_STREAM,
+				  .addr = "127.0.0.1", .port = port, .comm = "pw-holder" };
+	pid_t holder_pid;
+	json_t *e;
+
+	pw_holder_spawn(&s, &h);
+	ASSERT_EQ(h.bind_err, 0);
+	pw_daemon_start(&d, NULL);
+	holder_pid = h.pid;
+	pw_holder_release(&h);
+	/* Its close is reported with its owner: the start-up inventory found it. */
+	e = pw_daemon_wait(&d, WAIT_MS, "event=close", pw_fmt("socket.netns=%u", ns),
+			   pw_fmt("socket.port=%u", port), NULL);
+	ASSERT_NOT_NULL(e);
+	ASSERT_TRUE(pw_json_match(e, (const char *[]){ "socket.proto=tcp", "socket.state=bound",
+						       "socket.owner.uid=1001", "socket.addr=127.0.0.1",
+						       pw_fmt("socket.owner.tgid=%d", holder_pid),
+						       NULL }));
+	pw_daemon_stop(&d);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pw_test tests[] = {
@@ -256,6 +284,7 @@ int main(int argc, char **argv)
 		PW_TEST(tcp_reuseport_pair),
 		PW_TEST(failed_bind_eaddrinuse),
 		PW_TEST(socket_from_before_start),
+		PW_TEST(tcp_bound_only_from_before_start),
 	};
 
 	return pw_test_main(argc, argv, "capture", tests, sizeof(tests) / sizeof(tests[0]));
