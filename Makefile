@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 # Every Debian package the build, the daemon and the tests use.
 DEB_DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev uthash-dev \
-	iproute2 procps sqlite3 prometheus nginx-light python3 python3-yaml systemd \
+	iproute2 procps curl sqlite3 prometheus nginx-light python3 python3-yaml systemd \
 	qemu-system-x86 busybox-static libclang-rt-14-dev valgrind
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
