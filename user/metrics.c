@@ -319,30 +319,32 @@ static void render_shared_ports(struct mbuf *b, struct daemon *d)
 {
 	struct ledger_port *p, *tmp;
 	struct port_series *v;
-	size_t n = 0, cap = HASH_COUNT(d->ledger->ports);
+	const struct pw_enforce_config *watched = &d->enforce_cfg;
+	size_t n = 0, cap = HASH_COUNT(d->ledger->ports) + watched->n_rules;
 	uint64_t dropped;
 
 	mb_family(b, "portwarden_shared_port_owners", "gauge",
-		  "Distinct owners (uid, cgroup, executable) of ports held by more than one; "
-		  "top-K by owners, the largest over network namespaces.");
+		  "Distinct owners (uid, cgroup, executable) of ports held by more than one, and of "
+		  "protected ports (0: unheld); top-K by owners, the largest over network namespaces.");
 	v = calloc(cap ? cap : 1, sizeof(*v));
 	if (!v) {
 		b->oom = true;
 		return;
 	}
 	HASH_ITER(hh, d->ledger->ports, p, tmp) {
-		unsigned int owners;
+		unsigned int owners = port_owners(p, 64);
+		bool protected = false;
 
-		if (p->n_socks < 2)
-			continue;
-		owners = port_owners(p, 64);
-		if (owners > 1)
+		for (size_t r = 0; r < watched->n_rules && !protected; r++)
+			protected = watched->rules[r].port == p->key.port &&
+				    watched->rules[r].proto == p->key.proto;
+		if (owners > 1 || protected)
 			v[n++] = (struct port_series){ p->key.proto, p->key.port, owners, NULL };
 	}
-	/*
-	 * Hook: ports watched by the config ([allow]/[enforce] protected ports)
-	 * belong here too, at their owner count, even when not shared.
-	 */
+	/* Protected ports are watched even when nobody holds them (merged: max wins). */
+	for (size_t r = 0; r < watched->n_rules; r++)
+		v[n++] = (struct port_series){ watched->rules[r].proto, watched->rules[r].port, 0,
+					       NULL };
 	n = port_series_cap(v, n, d->metrics.opts.max_port_series, &dropped);
 	d->metrics.series_dropped[PW_MCAP_SHARED_PORT_OWNERS] += dropped;
 	for (size_t i = 0; i < n; i++)

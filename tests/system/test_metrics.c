@@ -727,6 +727,43 @@ static void label_cap_counts_dropped_series(void)
 	pw_daemon_stop(&d);
 }
 
+/*
+ * A protected port is watched: it has its series while nobody holds it (0) and
+ * while one owner does (1), though it is not shared. Audit mode in a test
+ * cgroup, so nothing outside this test is judged.
+ */
+static void protected_port_is_watched(void)
+{
+	const char *cg;
+	struct pw_holder h;
+	struct pw_daemon d;
+	uint16_t http, port;
+	const char *series;
+	char *m;
+
+	pw_netns_new();
+	cg = pw_cgroup_new("watch");
+	http = pw_free_port(IPPROTO_TCP);
+	port = pw_free_port(IPPROTO_TCP);
+	series = pw_fmt("portwarden_shared_port_owners{proto=\"tcp\",port=\"%u\"}", port);
+	start_daemon(&d, http, (const char *[]){ "--cgroup", cg, "--audit", "--protect",
+						 pw_fmt("%u/tcp=uid:1001", port), NULL });
+	m = scrape(http);
+	ASSERT_TRUE(sample(m, series) == 0);
+	free(m);
+	spawn_ok(&(struct pw_sock_spec){ .uid = 1001, .family = AF_INET, .type = SOCK_STREAM,
+					 .port = port, .listen = true, .cgroup = cg },
+		 &h);
+	ASSERT_NOT_NULL(pw_daemon_wait(&d, WAIT_MS, "event=listen", pw_fmt("socket.port=%u", port),
+				       NULL));
+	m = scrape(http);
+	ASSERT_TRUE(sample(m, series) == 1);
+	promtool_check(m);
+	free(m);
+	pw_holder_release(&h);
+	pw_daemon_stop(&d);
+}
+
 /* [http] in --config: the listen address and the caps come from the file. */
 static void config_file_http_section(void)
 {
@@ -766,6 +803,7 @@ int main(int argc, char **argv)
 		PW_TEST(listener_is_loopback_without_reuse_options),
 		PW_TEST(malformed_requests_leave_metrics_answering),
 		PW_TEST(label_cap_counts_dropped_series),
+		PW_TEST(protected_port_is_watched),
 		PW_TEST(config_file_http_section),
 		PW_TEST(promtool_accepts_live_output_with_findings),
 		PW_TEST(prometheus_scrapes_build_info_and_finding),
