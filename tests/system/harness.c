@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -160,11 +161,55 @@ uint32_t pw_netns_new(void)
 static char cgroups_made[8][256];
 static int n_cgroups;
 
+/* rmdir @path after its child cgroups (a test may make some below its own). */
+static void cgroup_remove_tree(const char *path, int depth)
+{
+	struct dirent *de;
+	DIR *d = depth < 4 ? opendir(path) : NULL;
+
+	while (d && (de = readdir(d))) {
+		char sub[512];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		cgroup_remove_tree(sub, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+/* Holders still alive at exit (a failed assertion skipped their release). */
+static pid_t live_holders[256];
+
+static void holders_kill(void)
+{
+	for (int i = 0; i < 256; i++) {
+		if (live_holders[i] > 0) {
+			kill(live_holders[i], SIGKILL);
+			waitpid(live_holders[i], NULL, 0);
+			live_holders[i] = 0;
+		}
+	}
+}
+
+static void holder_track(pid_t pid, pid_t old)
+{
+	for (int i = 0; i < 256; i++) {
+		if (live_holders[i] == old) {
+			live_holders[i] = pid;
+			return;
+		}
+	}
+}
+
 static void cgroups_cleanup(void)
 {
-	/* Holders are gone by now; move ourselves out before rmdir. */
+	/* A cgroup with a live process cannot be removed. */
+	holders_kill();
 	for (int i = n_cgroups - 1; i >= 0; i--)
-		rmdir(cgroups_made[i]);
+		cgroup_remove_tree(cgroups_made[i], 0);
 }
 
 static const char *cgroup_root(void)
@@ -317,6 +362,7 @@ void pw_holder_spawn(const struct pw_sock_spec *spec, struct pw_holder *h)
 	}
 	close(res[1]);
 	close(ctl[0]);
+	holder_track(h->pid, 0);
 	h->ctl = ctl[1];
 	if (read(res[0], r, sizeof(r)) != sizeof(r)) {
 		int status;
@@ -339,6 +385,7 @@ void pw_holder_release(struct pw_holder *h)
 		return;
 	close(h->ctl);
 	waitpid(h->pid, &status, 0);
+	holder_track(0, h->pid);
 	h->pid = 0;
 }
 
