@@ -29,38 +29,26 @@ cleanup() {
 trap cleanup EXIT
 PORT=$((20000 + $$ % 20000))
 
-daemon_on() {
-	: >"$tmp/events.jsonl"
-	"$BIN" run --cgroup "$cg" --events "$tmp/events.jsonl" --quiet-existing --no-http \
-		--db none "$@" >"$tmp/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 600); do
-		grep -q '"type": *"ready"' "$tmp/events.jsonl" 2>/dev/null && break
-		sleep 0.05
-	done
-	grep -q '"type": *"ready"' "$tmp/events.jsonl" || { cat "$tmp/daemon.log"; exit 1; }
-}
-daemon_off() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=; }
+. bench/lib.sh
 
 # One measurement in a fresh netns, from inside the test cgroup.
 measure() {
 	unshare -n sh -c "echo \$\$ > $cg/cgroup.procs && ip link set lo up &&
 		$O/bench/bind_load $1 $PORT $SECS"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 for proto in udp tcp; do
 	: >"$tmp/off" ; : >"$tmp/cap" ; : >"$tmp/enf"
 	for _ in $(seq "$ROUNDS"); do
 		measure $proto >>"$tmp/off"
-		daemon_on
+		bench_daemon_on --cgroup "$cg"
 		measure $proto >>"$tmp/cap"
-		daemon_off
-		daemon_on --enforce --protect "$PORT/$proto=uid:0" --deny-cross-uid --deny-shadowing
+		bench_daemon_off
+		bench_daemon_on --cgroup "$cg" --enforce --protect "$PORT/$proto=uid:0" --deny-cross-uid --deny-shadowing
 		measure $proto >>"$tmp/enf"
-		daemon_off
+		bench_daemon_off
 	done
-	off=$(median <"$tmp/off"); cap=$(median <"$tmp/cap"); enf=$(median <"$tmp/enf")
+	off=$(bench_median <"$tmp/off"); cap=$(bench_median <"$tmp/cap"); enf=$(bench_median <"$tmp/enf")
 	echo "enforce_bind $proto: binds/s no daemon $off, capture only $cap, enforce $enf;" \
 		"ratio enforce/capture $(awk -v a="$enf" -v b="$cap" 'BEGIN { printf "%.3f", a / b }')," \
 		"enforce/no daemon $(awk -v a="$enf" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"

@@ -17,16 +17,7 @@ dpid=
 cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-daemon_on() {
-	"$BIN" run --events "$tmp/events.jsonl" --quiet-existing >"$tmp/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		grep -q '"type": *"ready"' "$tmp/events.jsonl" 2>/dev/null && break
-		sleep 0.05
-	done
-	grep -q '"type": *"ready"' "$tmp/events.jsonl" || { cat "$tmp/daemon.log"; exit 1; }
-}
-daemon_off() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=; }
+. bench/lib.sh
 
 # One measurement: both workloads in a fresh private netns.
 measure() {
@@ -49,11 +40,11 @@ for p in json.load(sys.stdin):
 declare -a u_off u_on t_off t_on
 for r in $(seq "$ROUNDS"); do
 	read -r _ u _ t <<<"$(measure | tr '\n' ' ')"; u_off+=("$u"); t_off+=("$t")
-	daemon_on
+	bench_daemon_on
 	read -r _ u _ t <<<"$(measure | tr '\n' ' ')"; u_on+=("$u"); t_on+=("$t")
 	prog_cost
 	tier=$(grep -o '"reuseport": *"[A-C-]"' "$tmp/events.jsonl" | head -1 | grep -o '[A-C-]"$' | tr -d '"')
-	daemon_off
+	bench_daemon_off
 	printf 'round %d: udp %8s -> %8s pkt/s   tcp %7s -> %7s conn/s   (reuseport tier %s)\n' \
 		"$r" "${u_off[-1]}" "${u_on[-1]}" "${t_off[-1]}" "${t_on[-1]}" "$tier"
 done

@@ -65,7 +65,7 @@ daemon_on_quiet() {
 	cat "$tmp/daemon.log"
 	exit 1
 }
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+. bench/lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 echo "# portwarden overhead, $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $PAIRS pairs of ${SECS}s"
@@ -80,7 +80,7 @@ for i in $(seq "$PAIRS"); do
 	ratio "$b1" "$b0" >>"$tmp/bc"; echo >>"$tmp/bc"
 	echo "pair $i: getppid/s off $g0 on $g1; bind+close/s off $b0 on $b1"
 done
-gp=$(median <"$tmp/gp"); bc=$(median <"$tmp/bc")
+gp=$(bench_median <"$tmp/gp"); bc=$(bench_median <"$tmp/bc")
 echo "RESULT getppid_ratio $gp (target >= 0.99)"
 echo "RESULT bind_close_ratio $bc (target >= 0.95)"
 
@@ -120,7 +120,7 @@ for i in 1 2 3; do
 	awk -v a="$s" -v b="$e" 'BEGIN {printf "%.3f\n", b - a}' >>"$tmp/ss"
 done
 n_ports=$(grep -c '"cookie"' "$tmp/ports.json"); n_ss=$(($(wc -l <"$tmp/ss.out") - 1))
-inv=$(median <"$tmp/inv"); ss=$(median <"$tmp/ss")
+inv=$(bench_median <"$tmp/inv"); ss=$(bench_median <"$tmp/ss")
 echo "RESULT inventory_seconds $inv (portwarden ports --json, $n_ports sockets)"
 echo "RESULT ss_seconds $ss (ss -tuanpe, $n_ss sockets)"
 echo "RESULT inventory_vs_ss $(ratio "$inv" "$ss")"

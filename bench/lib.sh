@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Shared by the bench/*.sh scripts (sourced, not run). Needs $BIN and $tmp.
+# The daemon runs with no HTTP listener and no history database: a benchmark
+# must not touch the host's /var/lib/portwarden or port 9742.
+
+# Start the daemon (extra `run` flags as arguments); wait for its ready line.
+bench_daemon_on() {
+	: >"$tmp/events.jsonl"
+	"$BIN" run --events "$tmp/events.jsonl" --quiet-existing --no-http --db none "$@" \
+		>"$tmp/daemon.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 600); do
+		grep -q '"type": *"ready"' "$tmp/events.jsonl" 2>/dev/null && return 0
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$tmp/daemon.log"
+	exit 1
+}
+
+bench_daemon_off() { kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=; }
+
+# Median of numbers on stdin, one per line.
+bench_median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
