@@ -294,6 +294,7 @@ void detect__raise(struct detect *d, enum pw_finding_kind k, const struct pw_por
 		snprintf(i->dedup, sizeof(i->dedup), "%s", dedup);
 		HASH_ADD_STR(d->incidents, dedup, i);
 		d->n_incidents++;
+		d->n_incidents_of[k]++;
 	}
 	i->key = *key;
 	i->kind = k;
@@ -309,6 +310,8 @@ void detect__foreach_incident(struct detect *d, const struct pw_port_key *key,
 {
 	struct incident *i, *tmp;
 
+	if (!d->n_incidents_of[kind])
+		return;
 	HASH_ITER(hh, d->incidents, i, tmp)
 		if (i->kind == kind && !memcmp(&i->key, key, sizeof(*key)))
 			fn(d, i, ctx);
@@ -319,6 +322,7 @@ static void incident_end(struct detect *d, struct incident *i, int64_t now_ns)
 	findings__end(d->fs, i->dedup, now_ns);
 	HASH_DEL(d->incidents, i);
 	d->n_incidents--;
+	d->n_incidents_of[i->kind]--;
 	free(i);
 }
 
@@ -492,6 +496,7 @@ void detect__set_config(struct detect *d, const struct pw_config *cfg)
 			d->rel = rel;
 			d->rel_cap = cfg->detect.released_max;
 			d->rel_next = 0;
+			memset(d->rel_per_bucket, 0, sizeof(d->rel_per_bucket));
 		}
 	}
 	d->all_dirty = true;

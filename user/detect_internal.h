@@ -26,6 +26,8 @@ struct incident {
 	UT_hash_handle hh;
 };
 
+#define DETECT_REL_BUCKETS 256
+
 /* A service that went away: a listened TCP socket or a UDP socket bound >= service_min_age. */
 struct released {
 	struct ledger_sock sock; /* snapshot (port links cleared) */
@@ -45,12 +47,21 @@ struct detect {
 	const struct pw_config *cfg;
 	struct incident *incidents;
 	unsigned int n_incidents;
+	/* per kind: lets a per-event lookup of one kind skip the whole table */
+	unsigned int n_incidents_of[PW_FK_MAX];
 	struct dirty_port *dirty;
 	unsigned int n_dirty;
 	bool all_dirty;
 	uint64_t gen;
 	struct released *rel; /* ring of cfg->detect.released_max */
 	unsigned int rel_cap, rel_next;
+	/*
+	 * Used released entries per bucket of their port key: every bind and
+	 * close asks "was this port released lately?", and scanning the whole
+	 * ring for each (released_max entries) was a quarter of the daemon's
+	 * CPU under a bind flood. A zero bucket answers no at once.
+	 */
+	unsigned int rel_per_bucket[DETECT_REL_BUCKETS];
 	struct detect_stats stats;
 	int64_t now_ns;	  /* time of the scan in progress */
 	int64_t event_ns; /* time of the event being handled (0: none) */

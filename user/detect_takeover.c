@@ -20,7 +20,37 @@ static bool is_service(const struct detect *d, const struct ledger_sock *s)
 {
 	if (s->key.proto == IPPROTO_TCP)
 		return s->listening || s->listen_ns;
+	/*
+	 * A UDP socket's age is known only from its close event. A removal
+	 * without one (a reconcile after lost events) happens whenever the
+	 * daemon catches up, which made every short-lived socket of a bind
+	 * flood look like a service (thousands of bogus releases, each
+	 * scanned on every later bind).
+	 */
+	if (!d->event_ns)
+		return false;
 	return d->now_ns - s->bound_ns >= d->cfg->detect.service_min_age_ns;
+}
+
+static unsigned int *rel_bucket(struct detect *d, const struct pw_port_key *k)
+{
+	uint32_t h = k->netns * 2654435761u ^ (uint32_t)k->port * 40503u ^ k->proto;
+
+	return &d->rel_per_bucket[(h ^ h >> 16) % DETECT_REL_BUCKETS];
+}
+
+/* Could any used released entry have key @k? (No false negatives.) */
+static bool rel_maybe(struct detect *d, const struct pw_port_key *k)
+{
+	return *rel_bucket(d, k) != 0;
+}
+
+static void rel_forget(struct detect *d, struct released *r)
+{
+	if (!r->used)
+		return;
+	r->used = false;
+	--*rel_bucket(d, &r->sock.key);
 }
 
 void detect_takeover__released(struct detect *d, const struct ledger_sock *s)
@@ -33,6 +63,7 @@ void detect_takeover__released(struct detect *d, const struct ledger_sock *s)
 	d->rel_next = (d->rel_next + 1) % d->rel_cap;
 	if (r->used)
 		d->stats.released_evicted++;
+	rel_forget(d, r);
 	memset(r, 0, sizeof(*r));
 	r->sock = *s;
 	r->sock.port = NULL;
@@ -41,6 +72,7 @@ void detect_takeover__released(struct detect *d, const struct ledger_sock *s)
 	r->owner_hash = detect__owner_hash(&s->owner);
 	r->released_ns = d->now_ns;
 	r->used = true;
+	++*rel_bucket(d, &r->sock.key);
 }
 
 void detect_takeover__expire(struct detect *d)
@@ -49,7 +81,7 @@ void detect_takeover__expire(struct detect *d)
 		struct released *r = &d->rel[i];
 
 		if (r->used && d->now_ns - r->released_ns > d->cfg->detect.takeover_window_ns)
-			r->used = false;
+			rel_forget(d, r);
 	}
 }
 
@@ -64,6 +96,8 @@ const struct released *detect_takeover__find_released(struct detect *d,
 {
 	const struct released *best = NULL;
 
+	if (!rel_maybe(d, &attempt->key))
+		return NULL;
 	for (unsigned int i = 0; i < d->rel_cap; i++) {
 		const struct released *r = &d->rel[i];
 
@@ -128,7 +162,7 @@ void detect_takeover__port(struct detect *d, const struct ledger_port *p)
 {
 	struct keep_ctx kc = { .p = p };
 
-	for (const struct ledger_sock *s = p->socks; s; s = s->port_next) {
+	for (const struct ledger_sock *s = p->socks; s && rel_maybe(d, &p->key); s = s->port_next) {
 		uint64_t hs = 0;
 
 		for (unsigned int i = 0; i < d->rel_cap; i++) {
@@ -140,7 +174,7 @@ void detect_takeover__port(struct detect *d, const struct ledger_port *p)
 			if (owner__same_workload(&r->sock.owner, &s->owner)) {
 				/* The owner is back (a restart): nothing to take over. */
 				if (s->bound_ns >= r->released_ns - ORDER_SLACK_NS)
-					r->used = false;
+					rel_forget(d, r);
 				continue;
 			}
 			if (!detect__overlap(&r->sock, s) ||
