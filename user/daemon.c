@@ -547,6 +547,7 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	if (err)
 		return err;
 	journal__emit(d->journal, ready_json(d));
+	journal__flush(d->journal); /* whoever waits for "ready" sees it now */
 	return 0;
 }
 

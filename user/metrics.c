@@ -18,6 +18,7 @@
 #include <time.h>
 #include "daemon.h"
 #include "detect.h"
+#include "journal.h"
 #include "metrics.h"
 #include "rp_groups.h"
 #include "util.h"
@@ -604,6 +605,17 @@ static void render_ledger(struct mbuf *b, struct daemon *d)
 	}
 }
 
+static void render_journal(struct mbuf *b, struct daemon *d)
+{
+	mb_family(b, "portwarden_journal_lines_total", "counter",
+		  "JSON lines written to the event stream (--events).");
+	mb_printf(b, "portwarden_journal_lines_total %" PRIu64 "\n", journal__lines(d->journal));
+	mb_family(b, "portwarden_journal_lines_lost_total", "counter",
+		  "JSON lines that could not be encoded or written (full disk, closed pipe).");
+	mb_printf(b, "portwarden_journal_lines_lost_total %" PRIu64 "\n",
+		  journal__failures(d->journal));
+}
+
 static void render_store(struct mbuf *b, struct daemon *d)
 {
 	struct store_stats st;
@@ -679,7 +691,7 @@ typedef void (*render_fn)(struct mbuf *b, struct daemon *d);
 static const render_fn renderers[] = {
 	render_build,	     render_tiers,     render_sockets, render_binds,
 	render_findings,     render_shared_ports, render_reuseport, render_events,
-	render_ledger,	     render_store,	render_rp_losses,
+	render_ledger,	     render_journal,	render_store,	render_rp_losses,
 };
 
 static void render_dropped(struct mbuf *b, struct daemon *d)
