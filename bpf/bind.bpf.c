@@ -5,11 +5,12 @@
  *   A  fexit/inet_bind, fexit/inet6_bind: arguments and exact return value.
  *   B  cgroup bind4/6 (the attempt) + post_bind4/6 (the success). An attempt
  *      never followed by a success is a failed bind; it is reported when the
- *      socket tries again or is released, and its errno is inferred in
- *      userspace from who holds the port.
+ *      thread binds again, when the socket is released, or by the daemon's
+ *      sweep of `pending_binds`, and its errno is inferred in userspace
+ *      from who holds the port.
  *   C  kprobe + kretprobe on the same functions.
- * Every tier marks the socket in `sk_state` so that cgroup/sock_release can
- * report its close.
+ * cgroup/sock_release reports the close of every socket bound here: see
+ * pw_was_bound() for how it knows without per-socket state.
  */
 #include "pw_common.bpf.h"
 
@@ -20,70 +21,51 @@ static __always_inline bool pw_tracked_proto(__u16 proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
-/*
- * Tier B reads the full struct sock behind the context. The verifier forbids
- * arithmetic on socket pointers, so we store the address in the socket's own
- * storage and read it back as a number, then read fields through
- * bpf_probe_read_kernel (BPF_CORE_READ). Storing a pointer in a map needs a
- * privileged loader (CAP_BPF + CAP_PERFMON), which the daemon is anyway.
- */
-static __always_inline const struct sock *pw_launder(struct pw_sk_state *st, const void *sk)
-{
-	st->kptr = (__u64)sk;
-	return (const struct sock *)(*(volatile __u64 *)&st->kptr);
-}
+/* ---- tier B ---------------------------------------------------------- */
 
-/* Emit the failure of the attempt remembered in @st. */
-static __always_inline void pw_emit_pending_failure(struct pw_sk_state *st, const struct sock *sk,
-						    __u64 cookie, __u8 source, __u8 err_kind, __s32 err)
+/* Emit the failure of the attempt in @p (settled by the caller). */
+static __always_inline void pw_emit_pending_failure(const struct pw_pending_bind *p, __u8 err_kind,
+						    __s32 err)
 {
-	struct pw_event *e = pw_reserve(PW_REC_BIND_FAILED, source);
+	struct pw_event *e = pw_reserve(PW_REC_BIND_FAILED, PW_SRC_CGROUP_BIND);
 
-	st->flags &= ~PW_SK_PENDING;
 	if (!e)
 		return;
-	pw_fill_sock(&e->sock, sk);
-	e->sock.cookie = cookie;
-	e->sock.family = st->req_family;
-	e->sock.port = st->req_port;
-	__builtin_memcpy(e->sock.addr, st->req_addr, sizeof(e->sock.addr));
-	e->task = st->task;
-	e->hdr.ts_ns = st->req_ts;
+	e->sock = p->sock;
+	e->task = p->task;
+	e->hdr.ts_ns = p->ts_ns;
 	e->err = err;
 	e->err_kind = err_kind;
 	pw_submit(e);
 }
 
-/* ---- tier B ---------------------------------------------------------- */
-
-static __always_inline int pw_cgroup_bind(struct bpf_sock_addr *ctx, __u8 family)
+/* This thread's pending-attempt slot, created on its first bind(). */
+static __always_inline struct pw_pending_bind *pw_pending_slot(__u32 tid)
 {
-	struct bpf_sock *bsk = ctx->sk;
-	struct pw_sk_state *st;
-	const struct sock *sk;
-	__u64 cookie;
+	static const struct pw_pending_bind empty;
+	struct pw_pending_bind *p = bpf_map_lookup_elem(&pending_binds, &tid);
 
-	if (!bsk || !pw_tracked_proto(bsk->protocol))
-		return 1;
-	st = bpf_sk_storage_get(&sk_state, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st) {
-		pw_count_drop(PW_SRC_CGROUP_BIND);
-		return 1;
-	}
-	sk = pw_launder(st, bsk);
-	cookie = bpf_get_socket_cookie(ctx);
-	/* A retry: the previous attempt did not succeed. */
-	if (st->flags & PW_SK_PENDING)
-		pw_emit_pending_failure(st, sk, cookie, PW_SRC_CGROUP_BIND, PW_ERR_UNKNOWN, 0);
+	if (p)
+		return p;
+	/* An LRU map: a full one evicts the oldest thread's slot. */
+	bpf_map_update_elem(&pending_binds, &tid, &empty, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&pending_binds, &tid);
+}
 
-	st->req_family = family;
-	st->req_port = bpf_ntohs(ctx->user_port);
-	st->req_ts = bpf_ktime_get_boot_ns();
+/* The attempt as bind4 sees it: the requested address, the socket's identity. */
+static __always_inline void pw_fill_attempt(struct pw_sock_rec *r, struct bpf_sock_addr *ctx,
+					    struct bpf_sock *bsk, __u8 family)
+{
+	__builtin_memset(r, 0, sizeof(*r));
+	r->cookie = bpf_get_socket_cookie(ctx);
+	r->family = family;
+	r->proto = bsk->protocol;
+	r->port = bpf_ntohs(ctx->user_port);
+	r->state = bsk->state;
 	if (family == AF_INET) {
 		__u32 a = ctx->user_ip4;
 
-		__builtin_memset(st->req_addr, 0, sizeof(st->req_addr));
-		__builtin_memcpy(st->req_addr, &a, sizeof(a));
+		__builtin_memcpy(r->addr, &a, sizeof(a));
 	} else {
 		__u32 a[4];
 
@@ -91,14 +73,68 @@ static __always_inline int pw_cgroup_bind(struct bpf_sock_addr *ctx, __u8 family
 		a[1] = ctx->user_ip6[1];
 		a[2] = ctx->user_ip6[2];
 		a[3] = ctx->user_ip6[3];
-		__builtin_memcpy(st->req_addr, a, sizeof(a));
+		__builtin_memcpy(r->addr, a, sizeof(a));
 	}
-	pw_fill_task(&st->task);
-	st->flags |= PW_SK_PENDING;
-	/* Binding a bound socket fails with EINVAL before any port lookup. */
-	if (st->flags & PW_SK_BOUND)
-		pw_emit_pending_failure(st, sk, cookie, PW_SRC_CGROUP_BIND, PW_ERR_REBIND,
-					-EINVAL);
+	if (PW_DIRECT) {
+		const struct bpf_sock_addr_kern *k = bpf_cast_to_kern_ctx(ctx);
+
+		pw_sock_ids_direct(r, k->sk);
+	} else {
+		pw_sock_ids_probed(r, pw_as_sock(bsk));
+	}
+}
+
+/* bind() on a socket that has a port (or a peer): EINVAL before any lookup. */
+static __always_inline void pw_emit_rebind(struct bpf_sock_addr *ctx, struct bpf_sock *bsk,
+					   __u8 family)
+{
+	struct pw_event *e = pw_reserve(PW_REC_BIND_FAILED, PW_SRC_CGROUP_BIND);
+
+	if (!e)
+		return;
+	pw_fill_attempt(&e->sock, ctx, bsk, family);
+	pw_fill_task(&e->task);
+	e->err = -EINVAL;
+	e->err_kind = PW_ERR_REBIND;
+	pw_submit(e);
+}
+
+static __always_inline int pw_cgroup_bind(struct bpf_sock_addr *ctx, __u8 family)
+{
+	struct bpf_sock *bsk = ctx->sk;
+	struct pw_pending_bind *p;
+	__u32 tid;
+
+	if (!bsk || !pw_tracked_proto(bsk->protocol))
+		return 1;
+	/* Binding a bound (or connected) socket fails with EINVAL at once. */
+	if (bsk->src_port || bsk->state != TCP_CLOSE) {
+		pw_emit_rebind(ctx, bsk, family);
+		return 1;
+	}
+	/*
+	 * A bind to port 0 cannot fail over a port someone holds (and with
+	 * IP_BIND_ADDRESS_NO_PORT it succeeds without post_bind): its success,
+	 * reported by post_bind, is all we want, so nothing is recorded. This
+	 * is also the bind() that runs at high rates (clients choosing a
+	 * source address), so it costs next to nothing here.
+	 */
+	if (!ctx->user_port)
+		return 1;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	p = pw_pending_slot(tid);
+	if (!p) {
+		pw_count_drop(PW_SRC_CGROUP_BIND);
+		return 1;
+	}
+	/* This thread's previous attempt never succeeded. */
+	if (p->state == PW_PENDING_OPEN)
+		pw_emit_pending_failure(p, PW_ERR_UNKNOWN, 0);
+	p->state = PW_PENDING_NONE;
+	pw_fill_attempt(&p->sock, ctx, bsk, family);
+	p->ts_ns = bpf_ktime_get_boot_ns();
+	pw_fill_task(&p->task);
+	p->state = PW_PENDING_OPEN;
 	return 1;
 }
 
@@ -114,33 +150,65 @@ int cg_bind6(struct bpf_sock_addr *ctx)
 	return pw_cgroup_bind(ctx, AF_INET6);
 }
 
-static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx)
+/* @family is a constant: post_bind4 may not read src_ip6, nor post_bind6 src_ip4. */
+static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx, __u8 family)
 {
-	struct pw_sk_state *st;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pw_pending_bind *p;
 	struct pw_event *e;
-	const struct sock *sk;
+	__u64 cookie;
+	bool mine, any_addr;
 
 	if (!pw_tracked_proto(ctx->protocol))
 		return 1;
-	st = bpf_sk_storage_get(&sk_state, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st) {
-		pw_count_drop(PW_SRC_CGROUP_BIND);
-		return 1;
-	}
-	sk = pw_launder(st, ctx);
+	cookie = bpf_get_socket_cookie(ctx);
+	p = bpf_map_lookup_elem(&pending_binds, &tid);
+	mine = p && p->state != PW_PENDING_NONE && p->sock.cookie == cookie;
+	/*
+	 * bind(any:0) leaves no bind lock, so pw_was_bound() could not tell
+	 * this socket from an autobound one at its release: mark it. Without
+	 * an attempt record of ours the bind asked for port 0 (bind4 records
+	 * every other), or its record was lost: mark too, if the address is
+	 * the wildcard (a specific one leaves SOCK_BINDADDR_LOCK).
+	 */
+	if (family == AF_INET)
+		any_addr = !ctx->src_ip4;
+	else
+		any_addr = !(ctx->src_ip6[0] | ctx->src_ip6[1] | ctx->src_ip6[2] | ctx->src_ip6[3]);
+	if (any_addr && (!mine || !p->sock.port))
+		pw_mark_bound(ctx);
+	if (mine)
+		p->state = PW_PENDING_NONE;
 	e = pw_reserve(PW_REC_BIND, PW_SRC_CGROUP_BIND);
-	if (!e) {
-		st->flags = (st->flags & ~PW_SK_PENDING) | PW_SK_BOUND;
+	if (!e)
 		return 1;
+	e->sock.cookie = cookie;
+	e->sock.family = family;
+	e->sock.proto = ctx->protocol;
+	e->sock.port = ctx->src_port;
+	e->sock.state = ctx->state;
+	if (family == AF_INET) {
+		__u32 a = ctx->src_ip4;
+
+		__builtin_memcpy(e->sock.addr, &a, sizeof(a));
+	} else {
+		__u32 a[4];
+
+		a[0] = ctx->src_ip6[0];
+		a[1] = ctx->src_ip6[1];
+		a[2] = ctx->src_ip6[2];
+		a[3] = ctx->src_ip6[3];
+		__builtin_memcpy(e->sock.addr, a, sizeof(a));
 	}
-	pw_fill_sock(&e->sock, sk);
-	e->sock.cookie = bpf_get_socket_cookie(ctx);
 	/* Same syscall as the bind4 that recorded the attempt: reuse its task. */
-	if (st->flags & PW_SK_PENDING)
-		e->task = st->task;
+	if (mine)
+		e->task = p->task;
 	else
 		pw_fill_task(&e->task);
-	st->flags = (st->flags & ~PW_SK_PENDING) | PW_SK_BOUND;
+	if (PW_DIRECT)
+		pw_sock_ids_direct(&e->sock, bpf_cast_to_kern_ctx(ctx));
+	else
+		pw_sock_ids_probed(&e->sock, pw_as_sock(ctx));
 	pw_submit(e);
 	return 1;
 }
@@ -148,13 +216,13 @@ static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx)
 SEC("cgroup/post_bind4")
 int cg_post_bind4(struct bpf_sock *ctx)
 {
-	return pw_cgroup_post_bind(ctx);
+	return pw_cgroup_post_bind(ctx, AF_INET);
 }
 
 SEC("cgroup/post_bind6")
 int cg_post_bind6(struct bpf_sock *ctx)
 {
-	return pw_cgroup_post_bind(ctx);
+	return pw_cgroup_post_bind(ctx, AF_INET6);
 }
 
 /* ---- tier A ---------------------------------------------------------- */
@@ -204,15 +272,12 @@ static __always_inline void pw_bind_outcome(const struct sock *sk, const struct 
 static __always_inline int pw_fexit_bind(struct socket *sock, struct sockaddr *uaddr, int ret)
 {
 	struct sock *sk = sock->sk;
-	struct pw_sk_state *st;
 
 	if (!sk || !pw_tracked_proto(sk->sk_protocol))
 		return 0;
-	if (!ret) {
-		st = bpf_sk_storage_get(&sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (st)
-			st->flags |= PW_SK_BOUND;
-	}
+	/* See pw_was_bound(): only a bind that leaves no lock needs a mark. */
+	if (!ret && !(pw_sk_userlocks(sk) & (SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK)))
+		pw_mark_bound(sk);
 	pw_bind_outcome(sk, uaddr, ret, bpf_get_socket_cookie(sk), PW_SRC_FEXIT_BIND);
 	return 0;
 }

@@ -35,6 +35,15 @@ static __always_inline __u8 pw_sk_ipv6only(const struct sock *sk)
 	return (__u8)BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only);
 }
 
+/*
+ * sk_userlocks was a 4-bit bitfield next to sk_protocol until 6.x made it a
+ * u8 of its own: the probed bitfield read handles both.
+ */
+static __always_inline __u8 pw_sk_userlocks(const struct sock *sk)
+{
+	return (__u8)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+}
+
 /* possible_net_t has held `net` since 4.x; ns_common.inum is stable. */
 static __always_inline __u32 pw_sk_netns(const struct sock *sk)
 {

@@ -59,7 +59,6 @@ struct pw_enf_holders {
 
 /* Per-socket enforcement state (own storage: sk_state's layout is shared). */
 struct pw_enf_sk {
-	__u64 kptr; /* see pw_launder() in bind.bpf.c */
 	struct pw_enf_hkey key;
 	__u32 slot;	/* holder slot + 1; 0: not a holder */
 	__u8 checked;	/* bind4 already applied the port policy to this attempt */
@@ -122,12 +121,6 @@ static __always_inline __u64 enf_settings(void)
 static __always_inline bool enf_tracked(__u32 proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
-}
-
-static __always_inline const struct sock *enf_launder(struct pw_enf_sk *es, const void *sk)
-{
-	es->kptr = (__u64)sk;
-	return (const struct sock *)(*(volatile __u64 *)&es->kptr);
 }
 
 /* The binding task's executable: inode and dev_t of current->mm->exe_file. */
@@ -281,12 +274,16 @@ static __always_inline void enf_emit(const struct sock *sk, __u64 cookie,
  * bind_refused, so it must not also come out as a failed bind of unknown
  * cause or as the close of a socket that was never bound.
  */
-static __always_inline void enf_unmark_capture(void *sk)
+static __always_inline void enf_unmark_capture(void *sk, __u64 cookie)
 {
 	struct pw_sk_state *st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pw_pending_bind *p = bpf_map_lookup_elem(&pending_binds, &tid);
 
 	if (st)
-		st->flags &= ~(PW_SK_PENDING | PW_SK_BOUND);
+		st->flags &= ~PW_SK_BOUND;
+	if (p && p->sock.cookie == cookie)
+		p->state = PW_PENDING_NONE;
 }
 
 static __always_inline int enf_bind(struct bpf_sock_addr *ctx, __u8 family)
@@ -311,7 +308,7 @@ static __always_inline int enf_bind(struct bpf_sock_addr *ctx, __u8 family)
 		return 1;
 	}
 	es->checked = 1;
-	sk = enf_launder(es, bsk);
+	sk = pw_as_sock(bsk);
 	id.family = family;
 	if (family == AF_INET) {
 		__u32 a = ctx->user_ip4;
@@ -335,7 +332,7 @@ static __always_inline int enf_bind(struct bpf_sock_addr *ctx, __u8 family)
 	enf_emit(sk, bpf_get_socket_cookie(ctx), &id, port, reason, audit);
 	if (audit)
 		return 1;
-	enf_unmark_capture(bsk);
+	enf_unmark_capture(bsk, bpf_get_socket_cookie(ctx));
 	return 0;
 }
 
@@ -409,7 +406,7 @@ static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 		enf_count(PW_ENF_ST_NO_STORAGE);
 		return 1;
 	}
-	sk = enf_launder(es, ctx);
+	sk = pw_as_sock(ctx);
 	/* post_bind4 may read only src_ip4, post_bind6 only src_ip6. */
 	id.family = family;
 	if (family == AF_INET) {
@@ -498,7 +495,7 @@ decided:
 	enf_emit(sk, bpf_get_socket_cookie(ctx), &id, key.port, reason, audit);
 	if (audit)
 		return 1;
-	enf_unmark_capture(ctx);
+	enf_unmark_capture(ctx, bpf_get_socket_cookie(ctx));
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * Inventory: walk the kernel's TCP and UDP tables and write one
  * PW_REC_INVENTORY record per TCP listener and per bound UDP socket to the
  * iterator's seq_file. Used at start and for reconciliation after loss.
- * Each visited socket is marked in sk_state so its close is reported.
+ * A visited socket whose state will not show it was bound at its release
+ * (see pw_was_bound()) is marked, so its close is reported.
  */
 #include "pw_common.bpf.h"
 
@@ -12,7 +13,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline void pw_emit_inventory(struct seq_file *seq, struct sock *sk, __u32 uid)
 {
 	struct pw_event e = {};
-	struct pw_sk_state *st;
 
 	e.hdr.type = PW_REC_INVENTORY;
 	e.hdr.size = sizeof(e);
@@ -22,9 +22,10 @@ static __always_inline void pw_emit_inventory(struct seq_file *seq, struct sock 
 	e.sock.uid = uid;
 	e.sock.cookie = bpf_get_socket_cookie(sk);
 	e.sock.ino = pw_sk_ino(sk);
-	st = bpf_sk_storage_get(&sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (st)
-		st->flags |= PW_SK_BOUND;
+	/* Listeners show it; a UDP socket only when bind() locked its port. */
+	if (e.sock.proto == IPPROTO_UDP &&
+	    !(pw_sk_userlocks(sk) & (SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK)))
+		pw_mark_bound(sk);
 	bpf_seq_write(seq, &e, sizeof(e));
 }
 
@@ -60,13 +61,13 @@ int iter_udp(struct bpf_iter__udp *ctx)
 }
 
 /*
- * Reconciliation after loss: the sockets the hooks marked bound and have not
- * seen released, among those iter/tcp skips (bound-only and connected TCP
- * sockets live only in the bind hash), found through the files of every task.
- * A TCP socket in CLOSE that still holds a local port was bound by bind()
- * (the kernel releases autobound ports on close): it counts too, so bind
- * tier C (which cannot mark sockets) and sockets older than the daemon are
- * covered.
+ * Reconciliation after loss: the bound TCP sockets iter/tcp skips (bound-only
+ * and connected ones live only in the bind hash), found through the files
+ * of every task: a socket in CLOSE that still holds a local port and has no
+ * peer was bound by bind() (the kernel releases autobound ports on close),
+ * and a connected one counts when it is marked bound (see pw_was_bound()).
+ * Bind tier C, which marks nothing, and sockets older than the daemon are
+ * covered by the first rule.
  * With iter/tcp and iter/udp this covers every socket the ledger can hold,
  * so none is kept on faith. (iter/bpf_sk_storage_map would be the direct
  * walk, but some kernels refuse it with EPERM where iter/task_file loads.)
@@ -79,6 +80,7 @@ int iter_sk_state(struct bpf_iter__task_file *ctx)
 	struct pw_sk_state *st;
 	struct pw_event e = {};
 	struct socket *sock;
+	bool bound_only;
 	struct sock *sk;
 
 	if (!task || !file)
@@ -89,14 +91,12 @@ int iter_sk_state(struct bpf_iter__task_file *ctx)
 	sk = sock->sk;
 	if (!sk || sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_state == TCP_LISTEN)
 		return 0;
-	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
-	if (!st || !(st->flags & PW_SK_BOUND)) {
-		if (sk->__sk_common.skc_state != TCP_CLOSE || !sk->__sk_common.skc_num)
+	bound_only = sk->__sk_common.skc_state == TCP_CLOSE && sk->__sk_common.skc_num &&
+		     !sk->__sk_common.skc_dport;
+	if (!bound_only) {
+		st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+		if (!st || !(st->flags & PW_SK_BOUND))
 			return 0;
-		/* Mark it, as the other passes do, so its release is reported. */
-		st = bpf_sk_storage_get(&sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (st)
-			st->flags |= PW_SK_BOUND;
 	}
 	e.hdr.type = PW_REC_INVENTORY;
 	e.hdr.size = sizeof(e);

@@ -5,7 +5,8 @@
  *   listen: tp_btf/inet_sock_set_state (A), raw_tp of the same (B); tier C has
  *           no listen events and learns listening state from the periodic
  *           inventory pass.
- *   close:  cgroup/sock_release, for every tier.
+ *   close:  cgroup/sock_release, for every tier; pw_was_bound() decides which
+ *           releases are closes of bound sockets.
  */
 #include "pw_common.bpf.h"
 
@@ -13,6 +14,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Bind tier C cannot mark sockets: then report the release of any bound one. */
 const volatile bool release_all_bound = false;
+/* Bind tier B: failed attempts are settled at release too (pending_binds). */
+const volatile bool pending_attempts = false;
 
 /*
  * A listener leaves LISTEN only for CLOSE (close, shutdown, disconnect).
@@ -44,22 +47,33 @@ static __always_inline void pw_emit_state(const struct sock *sk, int newstate, _
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_btf_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	struct pw_sk_state *st;
-
-	if (!pw_listen_edge(oldstate, newstate) || sk->sk_protocol != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	/* listen() without bind() autobinds: mark it so its close is seen. */
-	if (newstate == TCP_LISTEN) {
-		st = bpf_sk_storage_get(&sk_state, (struct sock *)sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
-		if (st)
-			st->flags |= PW_SK_BOUND;
+	/*
+	 * connect() of a socket bind() gave a port or address: at its release
+	 * it is ESTABLISHED like any client, so pw_was_bound() needs a mark.
+	 */
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		if (pw_sk_userlocks(sk) & (SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK))
+			pw_mark_bound((struct sock *)sk);
+		return 0;
 	}
+	if (!pw_listen_edge(oldstate, newstate))
+		return 0;
+	/* A listener's shutdown() drops a port bind() did not choose: mark it. */
+	if (newstate == TCP_CLOSE && !(pw_sk_userlocks(sk) & SOCK_BINDPORT_LOCK))
+		pw_mark_bound((struct sock *)sk);
 	pw_emit_state(sk, newstate, bpf_get_socket_cookie((struct sock *)sk),
 		      PW_SRC_TP_BTF_STATE);
 	return 0;
 }
 
+/*
+ * The same without BTF. A raw tracepoint cannot reach socket storage, so
+ * the two marks above are missing at this tier: a bound TCP client's close
+ * and an autobound listener's shutdown-then-close are caught up by the next
+ * reconcile instead.
+ */
 SEC("raw_tp/inet_sock_set_state")
 int raw_tp_inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -75,71 +89,72 @@ int raw_tp_inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* Tier B: this thread's open bind attempt on this socket never succeeded. */
+static __always_inline void pw_release_pending(struct bpf_sock *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pw_pending_bind *p = bpf_map_lookup_elem(&pending_binds, &tid);
+	struct pw_event *e;
+
+	if (!p || p->state != PW_PENDING_OPEN || p->sock.cookie != bpf_get_socket_cookie(ctx))
+		return;
+	p->state = PW_PENDING_NONE;
+	e = pw_reserve(PW_REC_BIND_FAILED, PW_SRC_SOCK_RELEASE);
+	if (!e)
+		return;
+	e->sock = p->sock;
+	e->task = p->task;
+	e->hdr.ts_ns = p->ts_ns;
+	e->err_kind = PW_ERR_UNKNOWN;
+	pw_submit(e);
+}
+
 SEC("cgroup/sock_release")
 int cg_sock_release(struct bpf_sock *ctx)
 {
-	struct pw_sk_state *st;
+	const struct sock *sk = NULL;
 	struct pw_event *e;
-	const struct sock *sk;
-	__u32 flags;
+	__u8 userlocks;
+	__u16 num;
+	bool bound;
 
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return 1;
-	st = bpf_sk_storage_get(&sk_state, ctx, 0, 0);
-	if (!st) {
-		if (!release_all_bound)
-			return 1;
-		/*
-		 * sock_release may not read ctx->src_port (the verifier allows
-		 * it in post_bind only: EACCES, seen on 6.1 with bind tier C),
-		 * so create the storage to launder the pointer and read the
-		 * bound port from the socket. It dies with the socket.
-		 */
-		st = bpf_sk_storage_get(&sk_state, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (!st)
-			return 1;
-		st->kptr = (__u64)ctx;
-		sk = (const struct sock *)(*(volatile __u64 *)&st->kptr);
-		if (!BPF_CORE_READ(sk, __sk_common.skc_num))
-			return 1;
-		st->flags = PW_SK_BOUND;
-	}
-	flags = st->flags;
-	if (!(flags & (PW_SK_BOUND | PW_SK_PENDING)))
-		return 1;
-	st->kptr = (__u64)ctx; /* see pw_launder() in bind.bpf.c */
-	sk = (const struct sock *)(*(volatile __u64 *)&st->kptr);
+	if (PW_DIRECT) {
+		const struct sock *ks = bpf_cast_to_kern_ctx(ctx);
 
-	e = pw_reserve((flags & PW_SK_BOUND) ? PW_REC_CLOSE : PW_REC_BIND_FAILED,
-		       PW_SRC_SOCK_RELEASE);
+		num = ks->__sk_common.skc_num;
+		userlocks = BPF_CORE_READ_BITFIELD(ks, sk_userlocks);
+	} else {
+		sk = pw_as_sock(ctx);
+		num = BPF_CORE_READ(sk, __sk_common.skc_num);
+		userlocks = pw_sk_userlocks(sk);
+	}
+	if (release_all_bound)
+		bound = num != 0;
+	else
+		bound = pw_was_bound(ctx, num, userlocks);
+	if (!bound) {
+		if (pending_attempts)
+			pw_release_pending(ctx);
+		return 1;
+	}
+	e = pw_reserve(PW_REC_CLOSE, PW_SRC_SOCK_RELEASE);
 	if (!e)
 		return 1;
-	e->sock.cookie = bpf_get_socket_cookie(ctx);
-	if ((flags & PW_SK_BOUND) && !release_all_bound) {
-		/*
-		 * The daemon knows this socket by its cookie from its bind,
-		 * listen or inventory record, so a close needs nothing else; and
-		 * this runs for every bound socket, so keep it cheap. (Tier C
-		 * names sockets by address: it reads them in full below.)
-		 */
-		e->sock.family = ctx->family;
-		e->sock.proto = ctx->protocol;
-	} else if (flags & PW_SK_BOUND) {
-		pw_fill_sock(&e->sock, sk);
-		e->sock.cookie = bpf_get_socket_cookie(ctx);
+	if (release_all_bound) {
+		/* Tier C names sockets by address: send them in full. */
+		pw_fill_sock(&e->sock, pw_as_sock(ctx));
 		pw_fill_task(&e->task);
-	} else {
-		pw_fill_sock(&e->sock, sk);
-		e->sock.cookie = bpf_get_socket_cookie(ctx);
-		/* The last bind attempt never succeeded. */
-		e->sock.family = st->req_family;
-		e->sock.port = st->req_port;
-		__builtin_memcpy(e->sock.addr, st->req_addr, sizeof(e->sock.addr));
-		e->task = st->task;
-		e->hdr.ts_ns = st->req_ts;
-		e->err_kind = PW_ERR_UNKNOWN;
 	}
-	st->flags = 0;
+	/*
+	 * Otherwise the daemon knows this socket by its cookie from its bind,
+	 * listen or inventory record, so a close needs nothing else; and this
+	 * runs for every bound socket, so keep it cheap.
+	 */
+	e->sock.cookie = bpf_get_socket_cookie(ctx);
+	e->sock.family = ctx->family;
+	e->sock.proto = ctx->protocol;
 	pw_submit(e);
 	return 1;
 }

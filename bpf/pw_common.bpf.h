@@ -16,28 +16,41 @@
 #include "portwarden_abi.h"
 #include "core_fixes.bpf.h"
 
+/*
+ * 6.2+: kfuncs that turn a cgroup program's context into the kernel's own
+ * (struct sock *, struct bpf_sock_addr_kern *) and an address into a BTF
+ * pointer, so socket and task fields are plain loads. Weak: on older kernels
+ * (6.1) they resolve to NULL, PW_DIRECT is false and the probe-read path
+ * runs instead, a helper call per field (~35 ns each, most of what bind()
+ * cost with portwarden before).
+ */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define PW_DIRECT (bpf_cast_to_kern_ctx && bpf_rdonly_cast)
+
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define EINVAL 22
 
-/* Per-socket state flags (struct pw_sk_state.flags). */
-#define PW_SK_PENDING 0x1 /* a bind attempt has not (yet) succeeded */
-#define PW_SK_BOUND 0x2	  /* we reported this socket as bound */
+#define SOCK_BINDADDR_LOCK 4 /* sk_userlocks: bind() chose the address */
+#define SOCK_BINDPORT_LOCK 8 /* sk_userlocks: bind() chose the port */
 
-/* What a bind attempt looked like, kept until it succeeds or fails. */
+/* Per-socket state flags (struct pw_sk_state.flags). */
+#define PW_SK_BOUND 0x2 /* bound, where the socket's state alone cannot tell (pw_was_bound) */
+
+/*
+ * Kept only for the sockets pw_was_bound() cannot judge from their state, so
+ * that the common bind() allocates nothing (an allocation per socket was
+ * most of the bind path's cost).
+ */
 struct pw_sk_state {
-	__u64 kptr;	/* the struct sock address, as a plain number (see pw_launder) */
 	__u32 flags;
-	__u16 req_port; /* requested port, host order */
-	__u8 req_family;
-	__u8 pad;
-	__u64 req_ts;
-	__u8 req_addr[PW_ADDR_LEN];
-	struct pw_task_rec task;
+	__u32 pad;
 };
 
 struct {
@@ -51,6 +64,14 @@ struct {
 	__type(key, int);
 	__type(value, struct pw_sk_state);
 } sk_state SEC(".maps");
+
+/* Tier B's open bind attempts, per thread (see struct pw_pending_bind). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PW_PENDING_MAX);
+	__type(key, __u32);
+	__type(value, struct pw_pending_bind);
+} pending_binds SEC(".maps");
 
 /* Ring-buffer reserve failures per enum pw_source. */
 struct {
@@ -114,9 +135,105 @@ static __always_inline void pw_fill_task(struct pw_task_rec *t)
 	t->pid = (__u32)pid_tgid;
 	t->tgid = pid_tgid >> 32;
 	t->uid = (__u32)uid_gid;
-	t->euid = BPF_CORE_READ(task, cred, euid.val);
+	if (PW_DIRECT) {
+		const struct task_struct *bt =
+			bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+
+		t->euid = bt->cred->euid.val;
+	} else {
+		t->euid = BPF_CORE_READ(task, cred, euid.val);
+	}
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+/*
+ * A cgroup program's socket (context or ctx->sk) as a plain struct sock
+ * pointer for CO-RE probe reads. The verifier forbids arithmetic on those
+ * pointers and offers no cast, so copy the pointer's bytes with a probe read
+ * of our own stack: the copy is a number. (ARG_ANYTHING takes a stack
+ * address only from a privileged loader, which the daemon is: CAP_BPF +
+ * CAP_PERFMON.) No map, so nothing another program can overwrite between the
+ * store and the load.
+ */
+static __always_inline const struct sock *pw_as_sock(const void *ptr)
+{
+	const void *copy = ptr;
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &copy);
+	return (const struct sock *)v;
+}
+
+/*
+ * Was this socket bound by bind() (or listen()), so that its release is the
+ * close of something the daemon holds? Decided from the socket itself at
+ * release, which keeps bind() free of per-socket storage:
+ *   TCP  LISTEN; or CLOSE with a local port and no peer (bound only, or a
+ *        listener shut down: the kernel drops an autobound port at CLOSE,
+ *        and an accepted child reset by its peer still has its peer port).
+ *   UDP  a bind lock: bind() chose the address or port (connect() and
+ *        sendto() autobind without one).
+ * The rest was marked PW_SK_BOUND where it happened: bind(any:0) leaves no
+ * lock, a bound TCP client (connect() after bind()), an autobound listener
+ * shut down, sockets found by the inventory.
+ */
+static __always_inline bool pw_was_bound(const struct bpf_sock *ctx, __u16 num, __u8 userlocks)
+{
+	struct pw_sk_state *st;
+
+	if (ctx->protocol == IPPROTO_TCP) {
+		if (ctx->state == TCP_LISTEN)
+			return true;
+		if (ctx->state == TCP_CLOSE && !ctx->dst_port && num)
+			return true;
+	} else if (userlocks & (SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK)) {
+		return true;
+	}
+	st = bpf_sk_storage_get(&sk_state, (void *)ctx, 0, 0);
+	return st && (st->flags & PW_SK_BOUND);
+}
+
+/* Mark @sk for pw_was_bound(); @sk must be a pointer sk_storage accepts. */
+#define pw_mark_bound(sk)                                                                      \
+	({                                                                                     \
+		struct pw_sk_state *__st =                                                     \
+			bpf_sk_storage_get(&sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);     \
+		if (__st)                                                                      \
+			__st->flags |= PW_SK_BOUND;                                            \
+	})
+
+/*
+ * What bind4 cannot read from its context and post_bind needs: netns, owner
+ * uid, options. Two flavours of the same reads: direct loads through a BTF
+ * pointer (PW_DIRECT) and probe reads through any pointer.
+ */
+static __always_inline void pw_sock_ids_direct(struct pw_sock_rec *r, const struct sock *sk)
+{
+	r->netns = sk->__sk_common.skc_net.net->ns.inum;
+	r->uid = sk->sk_uid.val;
+	if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuse))
+		r->flags |= PW_F_REUSEADDR;
+	if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuseport))
+		r->flags |= PW_F_REUSEPORT;
+	if (r->family == AF_INET6 && BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only))
+		r->flags |= PW_F_V6ONLY;
+	if (sk->sk_reuseport_cb)
+		r->flags |= PW_F_GROUP;
+}
+
+static __always_inline void pw_sock_ids_probed(struct pw_sock_rec *r, const struct sock *sk)
+{
+	r->netns = pw_sk_netns(sk);
+	r->uid = BPF_CORE_READ(sk, sk_uid.val);
+	if (pw_sk_reuse(sk))
+		r->flags |= PW_F_REUSEADDR;
+	if (pw_sk_reuseport(sk))
+		r->flags |= PW_F_REUSEPORT;
+	if (r->family == AF_INET6 && pw_sk_ipv6only(sk))
+		r->flags |= PW_F_V6ONLY;
+	if (BPF_CORE_READ(sk, sk_reuseport_cb))
+		r->flags |= PW_F_GROUP;
 }
 
 /* Identity, options and bound address of a socket (any pointer flavour). */

@@ -106,6 +106,29 @@ struct pw_event {
 	__u8 pad[2];
 };
 
+/*
+ * Tier B's open bind attempts: value of `pending_binds`, keyed by thread id.
+ * cgroup/bind4/6 fill it; post_bind4/6 settle it. An attempt still open when
+ * its thread tries again, when the socket is released, or a while later (the
+ * daemon's sweep) failed. Per thread, not per socket: per-socket storage cost
+ * an allocation on every bind().
+ */
+enum pw_pending_state {
+	PW_PENDING_NONE = 0,   /* settled (or never a tracked attempt) */
+	PW_PENDING_OPEN = 1,   /* a bind to an explicit port, not yet succeeded */
+	PW_PENDING_ANYPORT = 2 /* a bind to port 0: its success is wanted, not its failure */
+};
+
+struct pw_pending_bind {
+	struct pw_sock_rec sock; /* the requested address; the socket's netns, uid, options */
+	struct pw_task_rec task;
+	__u64 ts_ns;		 /* bpf_ktime_get_boot_ns() of the attempt */
+	__u32 state;		 /* enum pw_pending_state */
+	__u32 pad;
+};
+
+#define PW_PENDING_MAX 16384
+
 /* Per-member reuseport delivery counters: key of `reuseport_hits`. */
 struct pw_rp_key {
 	__u64 cookie; /* the chosen member socket */

@@ -200,11 +200,20 @@ static int on_ringbuf(void *ctx, void *data, size_t len)
 	struct pw_event rec;
 	struct pw_ev ev;
 
-	if (!events__decode(data, len, &rec, &d->stats)) {
+	if (!events__decode(data, len, &rec, &d->stats) &&
+	    !pending_sweep__claimed(d->sweep, &rec)) {
 		daemon__ev_from_record(&rec, &ev);
 		handle_event(d, &ev);
 	}
 	return --d->rb_budget > 0 ? 0 : -EAGAIN;
+}
+
+static void on_swept_attempt(void *ctx, const struct pw_event *rec)
+{
+	struct pw_ev ev;
+
+	daemon__ev_from_record(rec, &ev);
+	handle_event(ctx, &ev);
 }
 
 /* Drain up to RB_BUDGET records; true when more are waiting. */
@@ -497,7 +506,8 @@ int daemon__init(struct daemon *d, const struct daemon_opts *opts)
 	}
 	d->ledger = ledger__new(d->opts.max_socks);
 	d->findings = findings__new();
-	if (!d->ledger || !d->findings)
+	d->sweep = pending_sweep__new();
+	if (!d->ledger || !d->findings || !d->sweep)
 		return -ENOMEM;
 	findings__add_sink(d->findings, journal_finding_sink, d->journal);
 	err = daemon__detect_init(d);
@@ -618,6 +628,9 @@ int daemon__run(struct daemon *d)
 
 				if (read(tfd, &exp, sizeof(exp)) > 0) {
 					check_losses(d);
+					pending_sweep__run(d->sweep,
+							   loader__pending_fd(d->loader),
+							   pw_now_boot_ns(), on_swept_attempt, d);
 					periodic_reconcile(d);
 					journal__emit(d->journal, store__status_change(d->store));
 					detect__tick(d->detect, pw_now_wall_ns());
@@ -652,6 +665,8 @@ void daemon__fini(struct daemon *d)
 	d->loader = NULL;
 	ledger__free(d->ledger);
 	d->ledger = NULL;
+	pending_sweep__free(d->sweep);
+	d->sweep = NULL;
 	daemon__detect_fini(d);
 	rp_groups__free(d->rp);
 	d->rp = NULL;

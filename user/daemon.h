@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "rp_groups.h"
 #include "metrics.h"
+#include "pending_sweep.h"
 #include "pw_config.h"
 #include "store.h"
 
@@ -74,6 +75,7 @@ struct daemon {
 	int rb_budget;		   /* records left in this drain pass */
 	struct pw_config config; /* --config FILE (defaults without), replaced on SIGHUP */
 	struct detect *detect;	 /* the finding detectors (detect.c) */
+	struct pending_sweep *sweep; /* bind tier B's stale attempts (pending_sweep.c) */
 	volatile bool stop;
 };
 

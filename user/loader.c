@@ -86,6 +86,18 @@ static const struct family_desc families[PW_FAM_MAX] = {
 	},
 };
 
+/*
+ * Maps every object defines (pw_common.bpf.h) and all share: the first
+ * object creates them, the others reuse its fds.
+ */
+enum shared_map { SHARED_EVENTS, SHARED_SK_STATE, SHARED_DROPS, SHARED_PENDING, SHARED_MAX };
+static const char *const shared_name[SHARED_MAX] = {
+	[SHARED_EVENTS] = "events",
+	[SHARED_SK_STATE] = "sk_state",
+	[SHARED_DROPS] = "drops",
+	[SHARED_PENDING] = "pending_binds",
+};
+
 struct loader {
 	struct loader_opts opts;
 	char cgroup_path[256];
@@ -97,7 +109,7 @@ struct loader {
 	int n_links;
 	const char *link_prog[MAX_LINKS]; /* program name of each link */
 	int fam_first_link[PW_FAM_MAX], fam_n_links[PW_FAM_MAX];
-	int events_fd, sk_state_fd, drops_fd; /* owned by the first loaded object */
+	int shared_fd[SHARED_MAX]; /* owned by the first loaded object */
 	struct bpf_link *iter_links[3]; /* tcp, udp, task_file (tracked) */
 };
 
@@ -106,10 +118,12 @@ static char last_libbpf_msg[PW_REASON_LEN];
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char *buf = NULL;
 	size_t n;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* Whole: a verifier log runs to many kilobytes, and its end says why. */
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
@@ -119,6 +133,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	}
 	if (pw_log_level >= PW_LOG_DEBUG)
 		pr_debug("libbpf: %s\n", buf);
+	free(buf);
 	return 0;
 }
 
@@ -168,9 +183,14 @@ const char *loader__cgroup_path(const struct loader *l)
 	return l->cgroup_path;
 }
 
+int loader__pending_fd(const struct loader *l)
+{
+	return l->shared_fd[SHARED_PENDING];
+}
+
 int loader__events_fd(const struct loader *l)
 {
-	return l->events_fd;
+	return l->shared_fd[SHARED_EVENTS];
 }
 
 int loader__map_fd(const struct loader *l, enum pw_family f, const char *name)
@@ -212,12 +232,12 @@ uint64_t loader__drops(const struct loader *l, unsigned int source)
 	uint64_t sum = 0;
 	uint64_t *vals;
 
-	if (ncpu <= 0 || l->drops_fd < 0)
+	if (ncpu <= 0 || l->shared_fd[SHARED_DROPS] < 0)
 		return 0;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return 0;
-	if (!bpf_map_lookup_elem(l->drops_fd, &source, vals))
+	if (!bpf_map_lookup_elem(l->shared_fd[SHARED_DROPS], &source, vals))
 		for (int i = 0; i < ncpu; i++)
 			sum += vals[i];
 	free(vals);
@@ -257,15 +277,11 @@ static int prepare(struct loader *l, enum pw_family f, struct bpf_object *obj, e
 		const char *name = bpf_map__name(m);
 		int fd = -1;
 
-		if (!strcmp(name, "events")) {
-			fd = l->events_fd;
-			if (fd < 0 && l->opts.ringbuf_bytes)
-				bpf_map__set_max_entries(m, l->opts.ringbuf_bytes);
-		} else if (!strcmp(name, "sk_state")) {
-			fd = l->sk_state_fd;
-		} else if (!strcmp(name, "drops")) {
-			fd = l->drops_fd;
-		}
+		for (int i = 0; i < SHARED_MAX; i++)
+			if (!strcmp(name, shared_name[i]))
+				fd = l->shared_fd[i];
+		if (!strcmp(name, "events") && fd < 0 && l->opts.ringbuf_bytes)
+			bpf_map__set_max_entries(m, l->opts.ringbuf_bytes);
 		if (fd >= 0) {
 			err = bpf_map__reuse_fd(m, fd);
 			if (err)
@@ -288,6 +304,8 @@ static void set_rodata(struct loader *l, enum pw_family f, void *skel)
 		((struct lifecycle_bpf *)skel)->rodata->wakeup_bytes = wake;
 		((struct lifecycle_bpf *)skel)->rodata->release_all_bound =
 			l->tier[PW_FAM_BIND] == PW_TIER_C;
+		((struct lifecycle_bpf *)skel)->rodata->pending_attempts =
+			l->tier[PW_FAM_BIND] == PW_TIER_B;
 		break;
 	case PW_FAM_INVENTORY:
 		((struct inventory_bpf *)skel)->rodata->wakeup_bytes = wake;
@@ -338,11 +356,10 @@ static void detach_from(struct loader *l, int first_link)
 
 static void remember_shared_maps(struct loader *l, struct bpf_object *obj)
 {
-	if (l->events_fd >= 0)
+	if (l->shared_fd[SHARED_EVENTS] >= 0)
 		return;
-	l->events_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "events"));
-	l->sk_state_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "sk_state"));
-	l->drops_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "drops"));
+	for (int i = 0; i < SHARED_MAX; i++)
+		l->shared_fd[i] = bpf_map__fd(bpf_object__find_map_by_name(obj, shared_name[i]));
 }
 
 /* Try the family's tiers best-first (or only the forced one). */
@@ -416,7 +433,9 @@ int loader__open(const struct loader_opts *opts, struct loader **ret)
 	if (!l)
 		return -ENOMEM;
 	l->opts = *opts;
-	l->cgroup_fd = l->events_fd = l->sk_state_fd = l->drops_fd = -1;
+	l->cgroup_fd = -1;
+	for (int i = 0; i < SHARED_MAX; i++)
+		l->shared_fd[i] = -1;
 	if (opts->cgroup_path) {
 		snprintf(l->cgroup_path, sizeof(l->cgroup_path), "%s", opts->cgroup_path);
 	} else {

@@ -48,6 +48,8 @@ const char *loader__reason(const struct loader *l, enum pw_family f, enum pw_tie
 const char *loader__cgroup_path(const struct loader *l);
 
 int loader__events_fd(const struct loader *l);
+/* Tier B's open bind attempts (struct pw_pending_bind by thread id); -1 if none. */
+int loader__pending_fd(const struct loader *l);
 /* fd of map @name in the object of family @f, or -ENOENT when it did not load. */
 int loader__map_fd(const struct loader *l, enum pw_family f, const char *name);
 

@@ -212,6 +212,46 @@ static void failed_bind_eaddrinuse(void)
 	pw_daemon_stop(&d);
 }
 
+/*
+ * The rogue keeps its failed socket open and never binds again: at tier B
+ * nothing in the kernel settles the attempt, so the daemon's sweep of open
+ * attempts must report it (within about two seconds), not the close.
+ */
+static void failed_bind_reported_while_socket_open(void)
+{
+	uint32_t ns = pw_netns_new();
+	struct pw_daemon d;
+	struct pw_holder owner, rogue;
+	uint16_t port = pw_free_port(IPPROTO_UDP);
+	struct pw_sock_spec s = { .uid = 1001, .family = AF_INET, .type = SOCK_DGRAM,
+				  .port = port, .comm = "pw-holder" };
+	json_t *e;
+
+	pw_daemon_start(&d, NULL);
+	pw_holder_spawn(&s, &owner);
+	ASSERT_EQ(owner.bind_err, 0);
+	s.uid = 1002;
+	s.comm = "pw-rogue";
+	pw_holder_spawn(&s, &rogue);
+	ASSERT_EQ(rogue.bind_err, EADDRINUSE);
+	e = pw_daemon_wait(&d, WAIT_MS, "event=bind_failed", pw_fmt("socket.netns=%u", ns),
+			   pw_fmt("socket.port=%u", port), NULL);
+	ASSERT_NOT_NULL(e);
+	ASSERT_TRUE(pw_json_match(e, (const char *[]){ "errno=EADDRINUSE", "socket.owner.uid=1002",
+						       "socket.owner.comm=pw-rogue",
+						       pw_fmt("socket.owner.tgid=%d", rogue.pid),
+						       NULL }));
+	/* Its close later is not a second failure. */
+	pw_holder_release(&rogue);
+	pw_holder_release(&owner);
+	usleep(1500 * 1000);
+	pw_daemon_poll(&d);
+	ASSERT_EQ(pw_daemon_count(&d, "event=bind_failed", pw_fmt("socket.netns=%u", ns),
+				  pw_fmt("socket.port=%u", port), NULL),
+		  1);
+	pw_daemon_stop(&d);
+}
+
 static void socket_from_before_start(void)
 {
 	uint32_t ns = pw_netns_new();
@@ -283,6 +323,7 @@ int main(int argc, char **argv)
 		PW_TEST(udp_reuseaddr_shared_by_two_uids),
 		PW_TEST(tcp_reuseport_pair),
 		PW_TEST(failed_bind_eaddrinuse),
+		PW_TEST(failed_bind_reported_while_socket_open),
 		PW_TEST(socket_from_before_start),
 		PW_TEST(tcp_bound_only_from_before_start),
 	};
