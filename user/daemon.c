@@ -14,6 +14,7 @@
 #include "detect.h"
 #include "enforce.h"
 #include "detect_reuseport_skew.h"
+#include "event_line.h"
 #include "inventory.h"
 #include "log.h"
 #include "util.h"
@@ -101,22 +102,22 @@ static void infer_bind_errno(struct daemon *d, struct pw_ev *ev)
 		ev->err = EADDRINUSE; /* held by a socket outside the ledger (e.g. TIME_WAIT) */
 }
 
-static json_t *ev_json(struct daemon *d, const struct pw_ev *ev)
+/* One event line: the direct writer, or jansson for what only it annotates. */
+static void journal_event(struct daemon *d, const struct pw_ev *ev, bool reconciled)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "type", "event", "event",
-			      events__type_name(ev->type), "source",
-			      events__source_name(ev->source), "socket", pw_json_sock(&ev->sock));
+	static struct pw_strbuf line;
+	json_t *o;
 
-	if (!o)
-		return NULL;
-	pw_json_set_time(o, "time", ev->wall_ns);
-	if (ev->type == PW_REC_BIND_FAILED || ev->type == PW_REC_BIND_REFUSED) {
-		json_object_set_new(o, "errno", json_string(pw_errno_name(ev->err)));
-		json_object_set_new(o, "errno_inferred", json_boolean(ev->err_inferred));
+	if (ev->type != PW_REC_BIND_REFUSED) {
+		bool ok = event_line(ev, reconciled, &line);
+
+		journal__emit_text(d->journal, ok ? line.p : NULL, line.len);
+		return;
 	}
-	if (ev->type == PW_REC_BIND_REFUSED)
+	o = event_json(ev, reconciled);
+	if (o)
 		enforce__annotate_event(o, ev->detail);
-	return o;
+	journal__emit(d->journal, o);
 }
 
 static void handle_event(struct daemon *d, struct pw_ev *ev)
@@ -182,7 +183,7 @@ static void handle_event(struct daemon *d, struct pw_ev *ev)
 		break;
 	}
 	store__event(d->store, ev);
-	journal__emit(d->journal, ev_json(d, ev));
+	journal_event(d, ev, false);
 	detect__on_event(d->detect, ev);
 }
 
@@ -241,14 +242,9 @@ struct inv_ctx {
  */
 static void journal_reconciled(struct daemon *d, unsigned int type, struct pw_ev *ev)
 {
-	json_t *o;
-
 	ev->type = type;
 	ev->source = PW_SRC_ITER;
-	o = ev_json(d, ev);
-	if (o)
-		json_object_set_new(o, "reconciled", json_true());
-	journal__emit(d->journal, o);
+	journal_event(d, ev, true);
 }
 
 static void on_inventory(void *ctx, const void *data, size_t len)

@@ -114,6 +114,39 @@ static size_t dump_line(struct journal *j, const json_t *obj)
 	return n < j->line_cap ? n : 0;
 }
 
+/* Append @n bytes of one line (no newline) and count it. */
+static void append_line(struct journal *j, const char *line, size_t n)
+{
+	if (j->len + n + 1 > JOURNAL_BUF)
+		journal__flush(j);
+	if (n + 1 > JOURNAL_BUF) {
+		/* A line larger than the buffer: write it alone. */
+		char *big = malloc(n + 1);
+		struct journal one = *j;
+
+		if (!big) {
+			j->failures++;
+			return;
+		}
+		memcpy(big, line, n);
+		big[n] = '\n';
+		one.buf = big;
+		one.len = n + 1;
+		one.pending = 1;
+		one.lines = one.failures = 0;
+		journal__flush(&one);
+		free(big);
+		j->lines += 1 - one.failures;
+		j->failures += one.failures;
+		return;
+	}
+	memcpy(j->buf + j->len, line, n);
+	j->buf[j->len + n] = '\n';
+	j->len += n + 1;
+	j->pending++;
+	j->lines++;
+}
+
 void journal__emit(struct journal *j, json_t *obj)
 {
 	size_t n;
@@ -130,28 +163,18 @@ void journal__emit(struct journal *j, json_t *obj)
 		j->failures++;
 		return;
 	}
-	if (j->len + n + 1 > JOURNAL_BUF)
-		journal__flush(j);
-	if (n + 1 > JOURNAL_BUF) {
-		/* A line larger than the buffer: write it alone. */
-		struct journal one = *j;
+	append_line(j, j->line, n);
+}
 
-		one.buf = j->line;
-		one.len = n;
-		j->line[n] = '\n';
-		one.len = n + 1;
-		one.pending = 1;
-		one.lines = one.failures = 0;
-		journal__flush(&one);
-		j->lines += 1 - one.failures;
-		j->failures += one.failures;
+void journal__emit_text(struct journal *j, const char *line, size_t n)
+{
+	if (!j)
+		return;
+	if (!line) {
+		j->failures++;
 		return;
 	}
-	memcpy(j->buf + j->len, j->line, n);
-	j->buf[j->len + n] = '\n';
-	j->len += n + 1;
-	j->pending++;
-	j->lines++;
+	append_line(j, line, n);
 }
 
 uint64_t journal__lines(const struct journal *j)

@@ -18,6 +18,8 @@ int journal__open(const char *path, struct journal **ret);
 void journal__close(struct journal *j);
 /* Writes and frees @obj (a complete line). Write failures are counted. */
 void journal__emit(struct journal *j, json_t *obj);
+/* A line already encoded (one JSON object, no newline); NULL counts as a failure. */
+void journal__emit_text(struct journal *j, const char *line, size_t n);
 void journal__flush(struct journal *j);
 uint64_t journal__lines(const struct journal *j);
 uint64_t journal__failures(const struct journal *j);

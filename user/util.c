@@ -241,17 +241,37 @@ int pw_parse_time(const char *s, int64_t *ret_ns)
 
 void pw_format_time(int64_t ns, char *buf, size_t len)
 {
+	/* Every event line has one or two: format each second once per thread. */
+	static __thread time_t cached_t = -1;
+	static __thread char cached[32];
 	time_t t = (time_t)(ns / 1000000000);
 	long frac = (long)(ns % 1000000000);
-	struct tm tm;
+	size_t n;
 
 	if (frac < 0) {
 		frac += 1000000000;
 		t -= 1;
 	}
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	if (t != cached_t) {
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_t = t;
+	}
+	n = strlen(cached);
+	if (n + 12 > len) {
+		snprintf(buf, len, "%s.%09ldZ", cached, frac);
+		return;
+	}
+	/* "YYYY-MM-DDTHH:MM:SS" + ".nnnnnnnnnZ", the nanoseconds by hand. */
+	memcpy(buf, cached, n);
+	buf[n] = '.';
+	for (int i = 9; i >= 1; i--, frac /= 10)
+		buf[n + i] = (char)('0' + frac % 10);
+	buf[n + 10] = 'Z';
+	buf[n + 11] = '\0';
 }
 
 const char *pw_proto_name(uint8_t proto)
