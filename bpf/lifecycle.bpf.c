@@ -113,6 +113,7 @@ SEC("cgroup/sock_release")
 int cg_sock_release(struct bpf_sock *ctx)
 {
 	const struct sock *sk = NULL;
+	struct pw_close_rec *c;
 	struct pw_event *e;
 	__u8 userlocks;
 	__u16 num;
@@ -139,22 +140,36 @@ int cg_sock_release(struct bpf_sock *ctx)
 			pw_release_pending(ctx);
 		return 1;
 	}
-	e = pw_reserve(PW_REC_CLOSE, PW_SRC_SOCK_RELEASE);
-	if (!e)
-		return 1;
 	if (release_all_bound) {
 		/* Tier C names sockets by address: send them in full. */
+		e = pw_reserve(PW_REC_CLOSE, PW_SRC_SOCK_RELEASE);
+		if (!e)
+			return 1;
 		pw_fill_sock(&e->sock, pw_as_sock(ctx));
 		pw_fill_task(&e->task);
+		e->sock.cookie = bpf_get_socket_cookie(ctx);
+		pw_submit(e);
+		return 1;
 	}
 	/*
-	 * Otherwise the daemon knows this socket by its cookie from its bind,
-	 * listen or inventory record, so a close needs nothing else; and this
-	 * runs for every bound socket, so keep it cheap.
+	 * The daemon knows this socket by its cookie from its bind, listen or
+	 * inventory record, so a close needs nothing else; and this runs for
+	 * every bound socket, so keep it small.
 	 */
-	e->sock.cookie = bpf_get_socket_cookie(ctx);
-	e->sock.family = ctx->family;
-	e->sock.proto = ctx->protocol;
-	pw_submit(e);
+	c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+	if (!c) {
+		pw_count_drop(PW_SRC_SOCK_RELEASE);
+		return 1;
+	}
+	c->hdr.type = PW_REC_CLOSE;
+	c->hdr.size = sizeof(*c);
+	c->hdr.source = PW_SRC_SOCK_RELEASE;
+	__builtin_memset(c->hdr.pad, 0, sizeof(c->hdr.pad));
+	c->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	c->cookie = bpf_get_socket_cookie(ctx);
+	c->family = ctx->family;
+	c->proto = ctx->protocol;
+	__builtin_memset(c->pad, 0, sizeof(c->pad));
+	pw_submit_any(c);
 	return 1;
 }

@@ -118,12 +118,18 @@ static __always_inline struct pw_event *pw_reserve(__u16 type, __u8 source)
  * and a context switch, and so would one per record while the ring stays
  * above the mark (the reader is already awake then, or the timer comes).
  */
+/* Any record type (struct pw_event, struct pw_close_rec). */
+#define pw_submit_any(rec)                                                                     \
+	({                                                                                     \
+		__u64 __avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);                 \
+		bool __crossing = __avail >= wakeup_bytes &&                                   \
+				  __avail < wakeup_bytes + 4 * sizeof(struct pw_event);        \
+		bpf_ringbuf_submit(rec, __crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);  \
+	})
+
 static __always_inline void pw_submit(struct pw_event *e)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bool crossing = avail >= wakeup_bytes && avail < wakeup_bytes + 4 * sizeof(*e);
-
-	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	pw_submit_any(e);
 }
 
 static __always_inline void pw_fill_task(struct pw_task_rec *t)

@@ -129,6 +129,19 @@ struct pw_pending_bind {
 
 #define PW_PENDING_MAX 16384
 
+/*
+ * The close of a socket the daemon knows by its cookie (bind tiers A and B):
+ * a third of a struct pw_event, so a bind()+close() writes three cache
+ * lines of ring buffer instead of four. Tier C sends a full struct pw_event.
+ */
+struct pw_close_rec {
+	struct pw_rec_hdr hdr; /* type PW_REC_CLOSE, size sizeof(struct pw_close_rec) */
+	__u64 cookie;
+	__u8 family;
+	__u8 proto;
+	__u8 pad[6];
+};
+
 /* Per-member reuseport delivery counters: key of `reuseport_hits`. */
 struct pw_rp_key {
 	__u64 cookie; /* the chosen member socket */

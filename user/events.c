@@ -40,12 +40,24 @@ int events__decode(const void *data, size_t len, struct pw_event *out,
 	}
 	memcpy(&hdr, data, sizeof(hdr));
 	src = hdr.source < PW_SRC_MAX ? hdr.source : PW_SRC_MAX;
-	if (src == PW_SRC_MAX || hdr.size != len || len != sizeof(*out) || hdr.type == 0 ||
-	    hdr.type >= PW_REC_TYPE_MAX) {
+	if (src == PW_SRC_MAX || hdr.size != len || hdr.type == 0 || hdr.type >= PW_REC_TYPE_MAX ||
+	    (len != sizeof(*out) &&
+	     (len != sizeof(struct pw_close_rec) || hdr.type != PW_REC_CLOSE))) {
 		stats->rejected[src]++;
 		return -EINVAL;
 	}
-	memcpy(out, data, sizeof(*out));
+	if (len == sizeof(struct pw_close_rec)) {
+		struct pw_close_rec c;
+
+		memcpy(&c, data, sizeof(c));
+		memset(out, 0, sizeof(*out));
+		out->hdr = c.hdr;
+		out->sock.cookie = c.cookie;
+		out->sock.family = c.family;
+		out->sock.proto = c.proto;
+	} else {
+		memcpy(out, data, sizeof(*out));
+	}
 	stats->received[src]++;
 	return 0;
 }
