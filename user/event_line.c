@@ -28,12 +28,13 @@ json_t *event_json(const struct pw_ev *ev, bool reconciled)
 
 /* ---- the direct writer ---- */
 
-static void sb_grow(struct pw_strbuf *b, size_t more)
+/* Room for @more bytes and a NUL; the slow path of sb_put. */
+static __attribute__((noinline)) void sb_grow(struct pw_strbuf *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 1024;
 	char *p;
 
-	if (b->failed || b->len + more < b->cap)
+	if (b->failed)
 		return;
 	while (b->len + more >= cap)
 		cap *= 2;
@@ -46,14 +47,16 @@ static void sb_grow(struct pw_strbuf *b, size_t more)
 	b->cap = cap;
 }
 
-static void sb_put(struct pw_strbuf *b, const char *s, size_t n)
+/* The terminating NUL is written once, by event_line(). */
+static inline void sb_put(struct pw_strbuf *b, const char *s, size_t n)
 {
-	sb_grow(b, n);
-	if (b->failed)
-		return;
+	if (b->len + n >= b->cap) {
+		sb_grow(b, n);
+		if (b->failed)
+			return;
+	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
-	b->p[b->len] = '\0';
 }
 
 static void sb_lit(struct pw_strbuf *b, const char *s)
@@ -76,37 +79,45 @@ static void sb_int(struct pw_strbuf *b, long long v)
 	sb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/* A JSON string as jansson dumps it with JSON_ENSURE_ASCII (see dump.c). */
+/* Outside ASCII: \uXXXX pairs or, not UTF-8, \xNN text: jansson's, whole. */
+static void sb_str_jansson(struct pw_strbuf *b, const char *s)
+{
+	json_t *j = pw_json_text(s);
+	size_t n = j ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : 0;
+
+	if (n && b->len + n >= b->cap)
+		sb_grow(b, n);
+	if (!b->failed && n &&
+	    json_dumpb(j, b->p + b->len, n, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) == n)
+		b->len += n;
+	else
+		b->failed = true;
+	json_decref(j);
+}
+
+/* A JSON string as jansson dumps it with JSON_ENSURE_ASCII (see its dump.c). */
 static void sb_str(struct pw_strbuf *b, const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i;
+	size_t start = b->len;
+	const char *orig = s, *run = s;
 
-	for (i = 0; u[i]; i++)
-		if (u[i] >= 0x80)
-			break;
-	if (u[i]) {
-		/* Outside ASCII: \uXXXX pairs or, not UTF-8, \xNN text: jansson's. */
-		json_t *j = pw_json_text(s);
-		size_t n = j ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : 0;
-
-		sb_grow(b, n);
-		if (!b->failed && n && json_dumpb(j, b->p + b->len, n,
-						  JSON_ENCODE_ANY | JSON_ENSURE_ASCII) == n) {
-			b->len += n;
-			b->p[b->len] = '\0';
-		} else {
-			b->failed = true;
-		}
-		json_decref(j);
-		return;
-	}
 	sb_put(b, "\"", 1);
-	for (const char *run = s; *s; s++) {
+	for (;; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[8];
-		const char *e = NULL;
+		const char *e;
 
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (!c)
+			break;
+		if (c >= 0x80) {
+			b->len = start;
+			sb_str_jansson(b, orig);
+			return;
+		}
 		switch (c) {
 		case '"': e = "\\\""; break;
 		case '\\': e = "\\\\"; break;
@@ -116,18 +127,10 @@ static void sb_str(struct pw_strbuf *b, const char *s)
 		case '\r': e = "\\r"; break;
 		case '\t': e = "\\t"; break;
 		default:
-			if (c < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04X", c);
-				e = esc;
-			}
+			snprintf(esc, sizeof(esc), "\\u%04X", c);
+			e = esc;
 		}
-		if (e) {
-			sb_put(b, run, (size_t)(s - run));
-			sb_lit(b, e);
-			run = s + 1;
-		}
-		if (!s[1])
-			sb_put(b, run, (size_t)(s + 1 - run));
+		sb_lit(b, e);
 	}
 	sb_put(b, "\"", 1);
 }
@@ -227,6 +230,9 @@ bool event_line(const struct pw_ev *ev, bool reconciled, struct pw_strbuf *b)
 	if (reconciled)
 		sb_lit(b, ",\"reconciled\":true");
 	sb_put(b, "}", 1);
+	sb_put(b, "", 1); /* the NUL, not counted */
+	if (!b->failed)
+		b->len--;
 	return !b->failed;
 }
 

@@ -286,6 +286,22 @@ const char *pw_family_name(uint8_t family)
 
 void pw_format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 {
+	/* IPv4 by hand: glibc's inet_ntop4 goes through sprintf (every event line). */
+	if (family != AF_INET6 && len >= 16) {
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned int v = addr[i];
+
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len))
 		snprintf(buf, len, "?");
 }
