@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -71,6 +72,17 @@ static void test_time(void **state)
 	assert_int_equal(pw_parse_time("2026-13-01T00:00:00Z", &ns), -EINVAL);
 	assert_int_equal(pw_parse_time("2026-11-30 03:12", &ns), -EINVAL);
 	assert_int_equal(pw_parse_time("2026-11-30T03:12:00", &ns), -EINVAL); /* no zone */
+	/* The seconds are cached per thread: neighbours, a second apart and back. */
+	pw_format_time(999999999, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.999999999Z");
+	pw_format_time(1000000001, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:01.000000001Z");
+	pw_format_time(999999999, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.999999999Z");
+	pw_format_time(-1, buf, sizeof(buf));
+	assert_string_equal(buf, "1969-12-31T23:59:59.999999999Z");
+	pw_format_time(1000000001, buf, 20); /* short buffer: cut, terminated */
+	assert_string_equal(buf, "1970-01-01T00:00:01");
 	/* Past what 64-bit nanoseconds hold (found by fuzzing): refused, not wrapped. */
 	assert_int_equal(pw_parse_time("9999-12-31T23:59:59Z", &ns), -ERANGE);
 	assert_int_equal(pw_parse_time("@99999999999", &ns), -EINVAL);
@@ -132,6 +144,15 @@ static void test_addr(void **state)
 	assert_int_equal(pw_parse_addr("::ffff:10.0.0.1", &fam, a), 0);
 	assert_true(pw_addr_is_v4mapped(fam, a));
 	assert_int_equal(pw_parse_addr("1.2.3", &fam, a), -EINVAL);
+	/* IPv4 is formatted by hand: agree with inet_ntop on every octet width. */
+	for (unsigned int v = 0; v < 256; v++) {
+		char want[INET_ADDRSTRLEN];
+		uint8_t b[16] = { (uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v / 3), 0 };
+
+		inet_ntop(AF_INET, b, want, sizeof(want));
+		pw_format_addr(AF_INET, b, buf, sizeof(buf));
+		assert_string_equal(buf, want);
+	}
 }
 
 int main(void)
