@@ -115,6 +115,7 @@ int cg_sock_release(struct bpf_sock *ctx)
 	const struct sock *sk = NULL;
 	struct pw_close_rec *c;
 	struct pw_event *e;
+	__u64 cookie = 0;
 	__u8 userlocks;
 	__u16 num;
 	bool bound;
@@ -126,6 +127,8 @@ int cg_sock_release(struct bpf_sock *ctx)
 
 		num = ks->__sk_common.skc_num;
 		userlocks = BPF_CORE_READ_BITFIELD(ks, sk_userlocks);
+		/* Generated already by whatever reported the socket bound. */
+		cookie = ks->__sk_common.skc_cookie.counter;
 	} else {
 		sk = pw_as_sock(ctx);
 		num = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -166,7 +169,7 @@ int cg_sock_release(struct bpf_sock *ctx)
 	c->hdr.source = PW_SRC_SOCK_RELEASE;
 	__builtin_memset(c->hdr.pad, 0, sizeof(c->hdr.pad));
 	c->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	c->cookie = bpf_get_socket_cookie(ctx);
+	c->cookie = cookie ? cookie : bpf_get_socket_cookie(ctx);
 	c->family = ctx->family;
 	c->proto = ctx->protocol;
 	__builtin_memset(c->pad, 0, sizeof(c->pad));

@@ -132,23 +132,40 @@ static __always_inline void pw_submit(struct pw_event *e)
 	pw_submit_any(e);
 }
 
+/*
+ * The acting task. With PW_DIRECT every field is a load through the task's
+ * BTF pointer: one helper call instead of five (a helper call, with this
+ * CPU's return-stack mitigations, costs more than the work it does). The
+ * values are those of the helpers: the global uid, cgroup v2's id.
+ */
 static __always_inline void pw_fill_task(struct pw_task_rec *t)
 {
+	struct task_struct *task = (void *)bpf_get_current_task();
+
+	if (PW_DIRECT) {
+		const struct task_struct *bt =
+			bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+		const struct cred *cred = bt->cred;
+		__u64 comm[2];
+
+		t->pid = bt->pid;
+		t->tgid = bt->tgid;
+		t->uid = cred->uid.val;
+		t->euid = cred->euid.val;
+		t->cgroup_id = bt->cgroups->dfl_cgrp->kn->id;
+		comm[0] = *(const __u64 *)&bt->comm[0];
+		comm[1] = *(const __u64 *)&bt->comm[8];
+		__builtin_memcpy(t->comm, comm, sizeof(t->comm));
+		t->comm[sizeof(t->comm) - 1] = '\0';
+		return;
+	}
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct task_struct *task = (void *)bpf_get_current_task();
 
 	t->pid = (__u32)pid_tgid;
 	t->tgid = pid_tgid >> 32;
 	t->uid = (__u32)uid_gid;
-	if (PW_DIRECT) {
-		const struct task_struct *bt =
-			bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
-
-		t->euid = bt->cred->euid.val;
-	} else {
-		t->euid = BPF_CORE_READ(task, cred, euid.val);
-	}
+	t->euid = BPF_CORE_READ(task, cred, euid.val);
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
