@@ -153,7 +153,8 @@ int cg_bind6(struct bpf_sock_addr *ctx)
 /* @family is a constant: post_bind4 may not read src_ip6, nor post_bind6 src_ip4. */
 static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx, __u8 family)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tid = pw_tid_of(task);
 	struct pw_pending_bind *p;
 	struct pw_event *e;
 	__u64 cookie;
@@ -204,7 +205,7 @@ static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx, __u8 family
 	if (mine)
 		e->task = p->task;
 	else
-		pw_fill_task(&e->task);
+		pw_fill_task_of(&e->task, task);
 	if (PW_DIRECT)
 		pw_sock_ids_direct(&e->sock, bpf_cast_to_kern_ctx(ctx));
 	else

@@ -173,6 +173,6 @@ int cg_sock_release(struct bpf_sock *ctx)
 	c->family = ctx->family;
 	c->proto = ctx->protocol;
 	__builtin_memset(c->pad, 0, sizeof(c->pad));
-	pw_submit_any(c);
+	pw_submit_quiet(c);
 	return 1;
 }

@@ -133,18 +133,34 @@ static __always_inline void pw_submit(struct pw_event *e)
 }
 
 /*
+ * For the small close records: never a wakeup, so no query either (a helper
+ * call per close). The bind records that come with them, and the reader's
+ * own timer, keep the reader awake.
+ */
+#define pw_submit_quiet(rec) bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP)
+
+/*
  * The acting task. With PW_DIRECT every field is a load through the task's
  * BTF pointer: one helper call instead of five (a helper call, with this
  * CPU's return-stack mitigations, costs more than the work it does). The
  * values are those of the helpers: the global uid, cgroup v2's id.
  */
-static __always_inline void pw_fill_task(struct pw_task_rec *t)
+static __always_inline const struct task_struct *pw_task_btf(struct task_struct *task)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	return bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+}
 
+/* The thread id of @task (current), without a second helper call where it can. */
+static __always_inline __u32 pw_tid_of(struct task_struct *task)
+{
+	return PW_DIRECT ? pw_task_btf(task)->pid : (__u32)bpf_get_current_pid_tgid();
+}
+
+/* @task: bpf_get_current_task(), fetched once by a caller that needs it twice. */
+static __always_inline void pw_fill_task_of(struct pw_task_rec *t, struct task_struct *task)
+{
 	if (PW_DIRECT) {
-		const struct task_struct *bt =
-			bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+		const struct task_struct *bt = pw_task_btf(task);
 		const struct cred *cred = bt->cred;
 		__u64 comm[2];
 
@@ -168,6 +184,11 @@ static __always_inline void pw_fill_task(struct pw_task_rec *t)
 	t->euid = BPF_CORE_READ(task, cred, euid.val);
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+static __always_inline void pw_fill_task(struct pw_task_rec *t)
+{
+	pw_fill_task_of(t, (void *)bpf_get_current_task());
 }
 
 /*
