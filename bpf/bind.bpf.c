@@ -23,22 +23,6 @@ static __always_inline bool pw_tracked_proto(__u16 proto)
 
 /* ---- tier B ---------------------------------------------------------- */
 
-/* Emit the failure of the attempt in @p (settled by the caller). */
-static __always_inline void pw_emit_pending_failure(const struct pw_pending_bind *p, __u8 err_kind,
-						    __s32 err)
-{
-	struct pw_event *e = pw_reserve(PW_REC_BIND_FAILED, PW_SRC_CGROUP_BIND);
-
-	if (!e)
-		return;
-	e->sock = p->sock;
-	e->task = p->task;
-	e->hdr.ts_ns = p->ts_ns;
-	e->err = err;
-	e->err_kind = err_kind;
-	pw_submit(e);
-}
-
 /* This thread's pending-attempt slot, created on its first bind(). */
 static __always_inline struct pw_pending_bind *pw_pending_slot(__u32 tid)
 {
@@ -62,19 +46,7 @@ static __always_inline void pw_fill_attempt(struct pw_sock_rec *r, struct bpf_so
 	r->proto = bsk->protocol;
 	r->port = bpf_ntohs(ctx->user_port);
 	r->state = bsk->state;
-	if (family == AF_INET) {
-		__u32 a = ctx->user_ip4;
-
-		__builtin_memcpy(r->addr, &a, sizeof(a));
-	} else {
-		__u32 a[4];
-
-		a[0] = ctx->user_ip6[0];
-		a[1] = ctx->user_ip6[1];
-		a[2] = ctx->user_ip6[2];
-		a[3] = ctx->user_ip6[3];
-		__builtin_memcpy(r->addr, a, sizeof(a));
-	}
+	pw_ctx_addr(r->addr, family, ctx, user_ip4, user_ip6);
 	if (PW_DIRECT) {
 		const struct bpf_sock_addr_kern *k = bpf_cast_to_kern_ctx(ctx);
 
@@ -129,7 +101,7 @@ static __always_inline int pw_cgroup_bind(struct bpf_sock_addr *ctx, __u8 family
 	}
 	/* This thread's previous attempt never succeeded. */
 	if (p->state == PW_PENDING_OPEN)
-		pw_emit_pending_failure(p, PW_ERR_UNKNOWN, 0);
+		pw_emit_pending_failure(p, PW_SRC_CGROUP_BIND, PW_ERR_UNKNOWN, 0);
 	p->state = PW_PENDING_NONE;
 	pw_fill_attempt(&p->sock, ctx, bsk, family);
 	p->ts_ns = bpf_ktime_get_boot_ns();
@@ -188,19 +160,7 @@ static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx, __u8 family
 	e->sock.proto = ctx->protocol;
 	e->sock.port = ctx->src_port;
 	e->sock.state = ctx->state;
-	if (family == AF_INET) {
-		__u32 a = ctx->src_ip4;
-
-		__builtin_memcpy(e->sock.addr, &a, sizeof(a));
-	} else {
-		__u32 a[4];
-
-		a[0] = ctx->src_ip6[0];
-		a[1] = ctx->src_ip6[1];
-		a[2] = ctx->src_ip6[2];
-		a[3] = ctx->src_ip6[3];
-		__builtin_memcpy(e->sock.addr, a, sizeof(a));
-	}
+	pw_ctx_addr(e->sock.addr, family, ctx, src_ip4, src_ip6);
 	/* Same syscall as the bind4 that recorded the attempt: reuse its task. */
 	if (mine)
 		e->task = p->task;

@@ -310,20 +310,9 @@ static __always_inline int enf_bind(struct bpf_sock_addr *ctx, __u8 family)
 	es->checked = 1;
 	sk = pw_as_sock(bsk);
 	id.family = family;
-	if (family == AF_INET) {
-		__u32 a = ctx->user_ip4;
-
-		__builtin_memcpy(id.addr, &a, sizeof(a));
-	} else {
-		__u32 a[4];
-
-		a[0] = ctx->user_ip6[0];
-		a[1] = ctx->user_ip6[1];
-		a[2] = ctx->user_ip6[2];
-		a[3] = ctx->user_ip6[3];
-		__builtin_memcpy(id.addr, a, sizeof(a));
+	pw_ctx_addr(id.addr, family, ctx, user_ip4, user_ip6);
+	if (family == AF_INET6)
 		id.v6only = pw_sk_ipv6only(sk);
-	}
 	enf_fill_ident(&id, sk);
 	reason = enf_check_policy(s, port, bsk->protocol, &id);
 	if (!reason)
@@ -407,22 +396,10 @@ static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 		return 1;
 	}
 	sk = pw_as_sock(ctx);
-	/* post_bind4 may read only src_ip4, post_bind6 only src_ip6. */
 	id.family = family;
-	if (family == AF_INET) {
-		__u32 a = ctx->src_ip4;
-
-		__builtin_memcpy(id.addr, &a, sizeof(a));
-	} else {
-		__u32 a[4];
-
-		a[0] = ctx->src_ip6[0];
-		a[1] = ctx->src_ip6[1];
-		a[2] = ctx->src_ip6[2];
-		a[3] = ctx->src_ip6[3];
-		__builtin_memcpy(id.addr, a, sizeof(a));
+	pw_ctx_addr(id.addr, family, ctx, src_ip4, src_ip6);
+	if (family == AF_INET6)
 		id.v6only = pw_sk_ipv6only(sk);
-	}
 	enf_fill_ident(&id, sk);
 	key.netns = pw_sk_netns(sk);
 	key.port = ctx->src_port;

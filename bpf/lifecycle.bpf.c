@@ -94,19 +94,11 @@ static __always_inline void pw_release_pending(struct bpf_sock *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pw_pending_bind *p = bpf_map_lookup_elem(&pending_binds, &tid);
-	struct pw_event *e;
 
 	if (!p || p->state != PW_PENDING_OPEN || p->sock.cookie != bpf_get_socket_cookie(ctx))
 		return;
 	p->state = PW_PENDING_NONE;
-	e = pw_reserve(PW_REC_BIND_FAILED, PW_SRC_SOCK_RELEASE);
-	if (!e)
-		return;
-	e->sock = p->sock;
-	e->task = p->task;
-	e->hdr.ts_ns = p->ts_ns;
-	e->err_kind = PW_ERR_UNKNOWN;
-	pw_submit(e);
+	pw_emit_pending_failure(p, PW_SRC_SOCK_RELEASE, PW_ERR_UNKNOWN, 0);
 }
 
 SEC("cgroup/sock_release")

@@ -192,6 +192,46 @@ static __always_inline void pw_fill_task(struct pw_task_rec *t)
 }
 
 /*
+ * An address from a cgroup context (user_ip4/user_ip6 of bind4/6,
+ * src_ip4/src_ip6 of post_bind4/6) into a record's 16 bytes. Each context
+ * word is its own load (the verifier checks every access), written as
+ * ctx->field[i] so the offset stays in the load: naming the array alone
+ * made clang add its relocated offset to the context pointer, which the
+ * verifier refuses ("dereference of modified ctx ptr"). @family must be a
+ * constant: post_bind4 may not even name src_ip6.
+ */
+#define pw_ctx_addr(dst, family, ctx, f4, f6)                                                  \
+	do {                                                                                   \
+		if ((family) == AF_INET) {                                                     \
+			__u32 __a = (ctx)->f4;                                                 \
+			__builtin_memcpy(dst, &__a, sizeof(__a));                              \
+		} else {                                                                       \
+			__u32 __a[4];                                                          \
+			__a[0] = (ctx)->f6[0];                                                 \
+			__a[1] = (ctx)->f6[1];                                                 \
+			__a[2] = (ctx)->f6[2];                                                 \
+			__a[3] = (ctx)->f6[3];                                                 \
+			__builtin_memcpy(dst, __a, sizeof(__a));                               \
+		}                                                                              \
+	} while (0)
+
+/* Tier B: report the attempt in @p as failed (the caller settles @p). */
+static __always_inline void pw_emit_pending_failure(const struct pw_pending_bind *p, __u8 source,
+						    __u8 err_kind, __s32 err)
+{
+	struct pw_event *e = pw_reserve(PW_REC_BIND_FAILED, source);
+
+	if (!e)
+		return;
+	e->sock = p->sock;
+	e->task = p->task;
+	e->hdr.ts_ns = p->ts_ns;
+	e->err = err;
+	e->err_kind = err_kind;
+	pw_submit(e);
+}
+
+/*
  * A cgroup program's socket (context or ctx->sk) as a plain struct sock
  * pointer for CO-RE probe reads. The verifier forbids arithmetic on those
  * pointers and offers no cast, so copy the pointer's bytes with a probe read
