@@ -136,19 +136,19 @@ static __always_inline int pw_cgroup_post_bind(struct bpf_sock *ctx, __u8 family
 		return 1;
 	cookie = bpf_get_socket_cookie(ctx);
 	p = bpf_map_lookup_elem(&pending_binds, &tid);
-	mine = p && p->state != PW_PENDING_NONE && p->sock.cookie == cookie;
+	mine = p && p->state == PW_PENDING_OPEN && p->sock.cookie == cookie;
 	/*
 	 * bind(any:0) leaves no bind lock, so pw_was_bound() could not tell
 	 * this socket from an autobound one at its release: mark it. Without
 	 * an attempt record of ours the bind asked for port 0 (bind4 records
-	 * every other), or its record was lost: mark too, if the address is
-	 * the wildcard (a specific one leaves SOCK_BINDADDR_LOCK).
+	 * every other) or its record was lost; either way a wildcard address
+	 * gets the mark (a specific one leaves SOCK_BINDADDR_LOCK).
 	 */
 	if (family == AF_INET)
 		any_addr = !ctx->src_ip4;
 	else
 		any_addr = !(ctx->src_ip6[0] | ctx->src_ip6[1] | ctx->src_ip6[2] | ctx->src_ip6[3]);
-	if (any_addr && (!mine || !p->sock.port))
+	if (any_addr && !mine)
 		pw_mark_bound(ctx);
 	if (mine)
 		p->state = PW_PENDING_NONE;

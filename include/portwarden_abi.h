@@ -114,9 +114,8 @@ struct pw_event {
  * an allocation on every bind().
  */
 enum pw_pending_state {
-	PW_PENDING_NONE = 0,   /* settled (or never a tracked attempt) */
-	PW_PENDING_OPEN = 1,   /* a bind to an explicit port, not yet succeeded */
-	PW_PENDING_ANYPORT = 2 /* a bind to port 0: its success is wanted, not its failure */
+	PW_PENDING_NONE = 0, /* settled */
+	PW_PENDING_OPEN = 1, /* a bind to an explicit port (port 0 is not recorded), not yet succeeded */
 };
 
 struct pw_pending_bind {
