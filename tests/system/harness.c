@@ -526,9 +526,24 @@ struct running_daemon {
 	pid_t pid;
 	char events_path[128];
 	char log_path[128];
+	char db_path[sizeof(((struct pw_daemon *)0)->db_path)];
 	const struct pw_daemon *owner;
 };
 static struct running_daemon running[4];
+
+/* A test daemon's history database and SQLite's companions ("" : none). */
+static void unlink_db(const char *db_path)
+{
+	char p[sizeof(running[0].db_path) + 8];
+
+	if (!db_path[0])
+		return;
+	unlink(db_path);
+	snprintf(p, sizeof(p), "%s-wal", db_path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", db_path);
+	unlink(p);
+}
 
 static void daemons_cleanup(void)
 {
@@ -538,6 +553,7 @@ static void daemons_cleanup(void)
 		kill(running[i].pid, SIGTERM);
 		waitpid(running[i].pid, NULL, 0);
 		unlink(running[i].events_path);
+		unlink_db(running[i].db_path);
 		if (getenv("PW_KEEP_LOGS") == NULL)
 			unlink(running[i].log_path);
 		running[i].pid = 0;
@@ -599,6 +615,7 @@ void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 				 d->events_path);
 			snprintf(running[i].log_path, sizeof(running[i].log_path), "%s",
 				 d->log_path);
+			snprintf(running[i].db_path, sizeof(running[i].db_path), "%s", d->db_path);
 			break;
 		}
 	}
@@ -662,15 +679,7 @@ void pw_daemon_stop(struct pw_daemon *d)
 		d->events = NULL;
 	}
 	unlink(d->events_path);
-	if (d->db_path[0]) {
-		char p[160];
-
-		unlink(d->db_path);
-		snprintf(p, sizeof(p), "%s-wal", d->db_path);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", d->db_path);
-		unlink(p);
-	}
+	unlink_db(d->db_path);
 	if (getenv("PW_KEEP_LOGS") == NULL)
 		unlink(d->log_path);
 	for (int i = 0; i < 4; i++)
