@@ -90,6 +90,19 @@ static void mb_family(struct mbuf *b, const char *name, const char *type, const 
 	mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one unlabelled sample: its HELP, TYPE and value. */
+static void mb_single(struct mbuf *b, const char *name, const char *type, const char *help,
+		      uint64_t value)
+{
+	mb_family(b, name, type, help);
+	mb_printf(b, "%s %" PRIu64 "\n", name, value);
+}
+
+static void mb_counter(struct mbuf *b, const char *name, const char *help, uint64_t value)
+{
+	mb_single(b, name, "counter", help, value);
+}
+
 static const char *proto_label(int i)
 {
 	return i ? "udp" : "tcp";
@@ -578,42 +591,38 @@ static void render_events(struct mbuf *b, struct daemon *d)
 
 static void render_ledger(struct mbuf *b, struct daemon *d)
 {
-	mb_family(b, "portwarden_ledger_evictions_total", "counter",
-		  "Sockets evicted from the full ledger (oldest first).");
-	mb_printf(b, "portwarden_ledger_evictions_total %" PRIu64 "\n", d->ledger->evictions);
-	mb_family(b, "portwarden_reconciliations_total", "counter",
-		  "Re-synchronisations of the ledger with a fresh iterator pass.");
-	mb_printf(b, "portwarden_reconciliations_total %" PRIu64 "\n", d->reconciliations);
+	mb_counter(b, "portwarden_ledger_evictions_total",
+		   "Sockets evicted from the full ledger (oldest first).",
+		   d->ledger->evictions);
+	mb_counter(b, "portwarden_reconciliations_total",
+		   "Re-synchronisations of the ledger with a fresh iterator pass.",
+		   d->reconciliations);
 	if (d->detect) {
 		const struct detect_stats *ds = detect__stats(d->detect);
 
-		mb_family(b, "portwarden_detect_incidents_dropped_total", "counter",
-			  "Findings not tracked for their end: the incident table was full.");
-		mb_printf(b, "portwarden_detect_incidents_dropped_total %" PRIu64 "\n",
-			  ds->incidents_dropped);
-		mb_family(b, "portwarden_detect_released_evicted_total", "counter",
-			  "Released services forgotten before the takeover window ended (memory full).");
-		mb_printf(b, "portwarden_detect_released_evicted_total %" PRIu64 "\n",
-			  ds->released_evicted);
-		mb_family(b, "portwarden_detect_scans_truncated_total", "counter",
-			  "Port scans that compared only the first sockets of a crowded port.");
-		mb_printf(b, "portwarden_detect_scans_truncated_total %" PRIu64 "\n",
-			  ds->pairs_truncated);
-		mb_family(b, "portwarden_detect_allowed_total", "counter",
-			  "Sharings or conflicts not reported because [allow] expects them.");
-		mb_printf(b, "portwarden_detect_allowed_total %" PRIu64 "\n", ds->allowed);
+		mb_counter(b, "portwarden_detect_incidents_dropped_total",
+			   "Findings not tracked for their end: the incident table was full.",
+			   ds->incidents_dropped);
+		mb_counter(b, "portwarden_detect_released_evicted_total",
+			   "Released services forgotten before the takeover window ended (memory full).",
+			   ds->released_evicted);
+		mb_counter(b, "portwarden_detect_scans_truncated_total",
+			   "Port scans that compared only the first sockets of a crowded port.",
+			   ds->pairs_truncated);
+		mb_counter(b, "portwarden_detect_allowed_total",
+			   "Sharings or conflicts not reported because [allow] expects them.",
+			   ds->allowed);
 	}
 }
 
 static void render_journal(struct mbuf *b, struct daemon *d)
 {
-	mb_family(b, "portwarden_journal_lines_total", "counter",
-		  "JSON lines written to the event stream (--events).");
-	mb_printf(b, "portwarden_journal_lines_total %" PRIu64 "\n", journal__lines(d->journal));
-	mb_family(b, "portwarden_journal_lines_lost_total", "counter",
-		  "JSON lines that could not be encoded or written (full disk, closed pipe).");
-	mb_printf(b, "portwarden_journal_lines_lost_total %" PRIu64 "\n",
-		  journal__failures(d->journal));
+	mb_counter(b, "portwarden_journal_lines_total",
+		   "JSON lines written to the event stream (--events).",
+		   journal__lines(d->journal));
+	mb_counter(b, "portwarden_journal_lines_lost_total",
+		   "JSON lines that could not be encoded or written (full disk, closed pipe).",
+		   journal__failures(d->journal));
 }
 
 static void render_store(struct mbuf *b, struct daemon *d)
@@ -622,28 +631,26 @@ static void render_store(struct mbuf *b, struct daemon *d)
 
 	/* No store (--db none): every counter is 0. */
 	store__get_stats(d->store, &st);
-	mb_family(b, "portwarden_store_write_failures_total", "counter",
-		  "SQLite history batch writes that failed (disk full, read-only, I/O); retried.");
-	mb_printf(b, "portwarden_store_write_failures_total %" PRIu64 "\n", st.write_failures);
-	mb_family(b, "portwarden_store_queue_dropped_total", "counter",
-		  "History records dropped because the writer's queue was full.");
-	mb_printf(b, "portwarden_store_queue_dropped_total %" PRIu64 "\n", st.queue_dropped);
-	mb_family(b, "portwarden_store_rows_written_total", "counter",
-		  "History rows inserted or updated in committed batches.");
-	mb_printf(b, "portwarden_store_rows_written_total %" PRIu64 "\n", st.rows_written);
-	mb_family(b, "portwarden_store_rows_rejected_total", "counter",
-		  "History records the database refused (skipped).");
-	mb_printf(b, "portwarden_store_rows_rejected_total %" PRIu64 "\n", st.rows_rejected);
-	mb_family(b, "portwarden_store_retention_deleted_total", "counter",
-		  "History rows deleted by retention (age, rows, bytes).");
-	mb_printf(b, "portwarden_store_retention_deleted_total %" PRIu64 "\n",
-		  st.retention_deleted);
-	mb_family(b, "portwarden_store_queue_length", "gauge",
-		  "History records waiting for the writer.");
-	mb_printf(b, "portwarden_store_queue_length %u\n", st.queue_len);
-	mb_family(b, "portwarden_store_up", "gauge",
-		  "1 while the history database is writable (or disabled), 0 while writes fail.");
-	mb_printf(b, "portwarden_store_up %d\n", d->store ? st.healthy : 1);
+	mb_counter(b, "portwarden_store_write_failures_total",
+		   "SQLite history batch writes that failed (disk full, read-only, I/O); retried.",
+		   st.write_failures);
+	mb_counter(b, "portwarden_store_queue_dropped_total",
+		   "History records dropped because the writer's queue was full.",
+		   st.queue_dropped);
+	mb_counter(b, "portwarden_store_rows_written_total",
+		   "History rows inserted or updated in committed batches.",
+		   st.rows_written);
+	mb_counter(b, "portwarden_store_rows_rejected_total",
+		   "History records the database refused (skipped).",
+		   st.rows_rejected);
+	mb_counter(b, "portwarden_store_retention_deleted_total",
+		   "History rows deleted by retention (age, rows, bytes).",
+		   st.retention_deleted);
+	mb_single(b, "portwarden_store_queue_length", "gauge",
+		  "History records waiting for the writer.", st.queue_len);
+	mb_single(b, "portwarden_store_up", "gauge",
+		  "1 while the history database is writable (or disabled), 0 while writes fail.",
+		  d->store ? (uint64_t)st.healthy : 1);
 }
 
 /* Reuseport accounting gaps: every selection that could not be counted. */
@@ -663,25 +670,21 @@ static void render_rp_losses(struct mbuf *b, struct daemon *d)
 		mb_printf(b, "portwarden_reuseport_selections_lost_total{reason=\"%s\"} %" PRIu64
 			     "\n",
 			  miss_names[m], st ? st->misses[m] : 0);
-	mb_family(b, "portwarden_reuseport_unattributed_total", "counter",
-		  "Deliveries counted for sockets outside the ledger's reuseport groups.");
-	mb_printf(b, "portwarden_reuseport_unattributed_total %" PRIu64 "\n",
-		  st ? st->unattributed : 0);
-	mb_family(b, "portwarden_reuseport_groups_dropped_total", "counter",
-		  "Reuseport groups not tracked because max_groups was reached.");
-	mb_printf(b, "portwarden_reuseport_groups_dropped_total %" PRIu64 "\n",
-		  st ? st->groups_dropped : 0);
-	mb_family(b, "portwarden_reuseport_sources_dropped_total", "counter",
-		  "Tier A source addresses not tracked because the source table was full.");
-	mb_printf(b, "portwarden_reuseport_sources_dropped_total %" PRIu64 "\n",
-		  st ? st->sources_dropped : 0);
-	mb_family(b, "portwarden_reuseport_read_errors_total", "counter",
-		  "Failed reads of the reuseport counter maps.");
-	mb_printf(b, "portwarden_reuseport_read_errors_total %" PRIu64 "\n",
-		  st ? st->read_errors : 0);
-	mb_family(b, "portwarden_close_unknown_total", "counter",
-		  "Close records of sockets the ledger never had (their bind was lost).");
-	mb_printf(b, "portwarden_close_unknown_total %" PRIu64 "\n", d->unknown_closes);
+	mb_counter(b, "portwarden_reuseport_unattributed_total",
+		   "Deliveries counted for sockets outside the ledger's reuseport groups.",
+		   st ? st->unattributed : 0);
+	mb_counter(b, "portwarden_reuseport_groups_dropped_total",
+		   "Reuseport groups not tracked because max_groups was reached.",
+		   st ? st->groups_dropped : 0);
+	mb_counter(b, "portwarden_reuseport_sources_dropped_total",
+		   "Tier A source addresses not tracked because the source table was full.",
+		   st ? st->sources_dropped : 0);
+	mb_counter(b, "portwarden_reuseport_read_errors_total",
+		   "Failed reads of the reuseport counter maps.",
+		   st ? st->read_errors : 0);
+	mb_counter(b, "portwarden_close_unknown_total",
+		   "Close records of sockets the ledger never had (their bind was lost).",
+		   d->unknown_closes);
 }
 
 /* ---- the table: a module adds its renderer here ------------------------- */
