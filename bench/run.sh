@@ -31,6 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+. bench/lib.sh
 # The daemon, its JSON lines into a FIFO of which only ready/loss lines are kept
 # (a file would grow by hundreds of MB in the flood steps).
 daemon_on() {
@@ -38,34 +39,15 @@ daemon_on() {
 	mkfifo "$tmp/ev"
 	grep --line-buffered -E '"type": *"(ready|loss|reconcile)"' <"$tmp/ev" >"$tmp/kept" &
 	gpid=$!
-	"$BIN" run --events "$tmp/ev" --quiet-existing --no-http --db none "$@" \
-		>"$tmp/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 600); do
-		grep -q '"ready"' "$tmp/kept" 2>/dev/null && return 0
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$tmp/daemon.log"
-	exit 1
+	bench_daemon_start "$tmp/ev" "$tmp/kept" '"ready"' "$@"
 }
 daemon_off() { kill "$dpid"; wait "$dpid" "$gpid" 2>/dev/null || true; dpid=; }
 # For the rate pairs: the journal to /dev/null, as cheap as a file on a quiet
 # disk (a FIFO filtered by grep would bill grep's CPU to the daemon).
 daemon_on_quiet() {
-	: >"$tmp/daemon.log"
-	"$BIN" run --events /dev/null --quiet-existing --no-http --db none \
-		>"$tmp/daemon.log" 2>&1 &
-	dpid=$! gpid=
-	for _ in $(seq 600); do
-		grep -q 'hook family inventory' "$tmp/daemon.log" && return 0
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$tmp/daemon.log"
-	exit 1
+	gpid=
+	bench_daemon_start /dev/null "$tmp/daemon.log" 'hook family inventory'
 }
-. bench/lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 echo "# portwarden overhead, $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $PAIRS pairs of ${SECS}s"
