@@ -28,40 +28,9 @@ json_t *event_json(const struct pw_ev *ev, bool reconciled)
 
 /* ---- the direct writer ---- */
 
-/* Room for @more bytes and a NUL; the slow path of sb_put. */
-static __attribute__((noinline)) void sb_grow(struct pw_strbuf *b, size_t more)
-{
-	size_t cap = b->cap ? b->cap : 1024;
-	char *p;
-
-	if (b->failed)
-		return;
-	while (b->len + more >= cap)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->failed = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-/* The terminating NUL is written once, by event_line(). */
-static inline void sb_put(struct pw_strbuf *b, const char *s, size_t n)
-{
-	if (b->len + n >= b->cap) {
-		sb_grow(b, n);
-		if (b->failed)
-			return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
 static void sb_lit(struct pw_strbuf *b, const char *s)
 {
-	sb_put(b, s, strlen(s));
+	pw_strbuf_put(b, s, strlen(s));
 }
 
 /* "%lld" without printf's machinery (a dozen integers per line). */
@@ -76,7 +45,7 @@ static void sb_int(struct pw_strbuf *b, long long v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	sb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	pw_strbuf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* Outside ASCII: \uXXXX pairs or, not UTF-8, \xNN text: jansson's, whole. */
@@ -86,7 +55,7 @@ static void sb_str_jansson(struct pw_strbuf *b, const char *s)
 	size_t n = j ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : 0;
 
 	if (n && b->len + n >= b->cap)
-		sb_grow(b, n);
+		pw_strbuf_grow(b, n);
 	if (!b->failed && n &&
 	    json_dumpb(j, b->p + b->len, n, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) == n)
 		b->len += n;
@@ -101,7 +70,7 @@ static void sb_str(struct pw_strbuf *b, const char *s)
 	size_t start = b->len;
 	const char *orig = s, *run = s;
 
-	sb_put(b, "\"", 1);
+	pw_strbuf_put(b, "\"", 1);
 	for (;; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[8];
@@ -109,7 +78,7 @@ static void sb_str(struct pw_strbuf *b, const char *s)
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
 			continue;
-		sb_put(b, run, (size_t)(s - run));
+		pw_strbuf_put(b, run, (size_t)(s - run));
 		run = s + 1;
 		if (!c)
 			break;
@@ -132,14 +101,14 @@ static void sb_str(struct pw_strbuf *b, const char *s)
 		}
 		sb_lit(b, e);
 	}
-	sb_put(b, "\"", 1);
+	pw_strbuf_put(b, "\"", 1);
 }
 
 static void sb_key(struct pw_strbuf *b, const char *key)
 {
-	sb_put(b, ",\"", 2);
+	pw_strbuf_put(b, ",\"", 2);
 	sb_lit(b, key);
-	sb_put(b, "\":", 2);
+	pw_strbuf_put(b, "\":", 2);
 }
 
 static void sb_time(struct pw_strbuf *b, int64_t ns)
@@ -201,12 +170,12 @@ static void sb_sock(struct pw_strbuf *b, const struct ledger_sock *s)
 	sb_str(b, o->cgroup);
 	sb_key(b, "container");
 	sb_str(b, o->container);
-	sb_put(b, "}", 1);
+	pw_strbuf_put(b, "}", 1);
 	if (s->bound_ns) {
 		sb_key(b, "bound_at");
 		sb_time(b, s->bound_ns);
 	}
-	sb_put(b, "}", 1);
+	pw_strbuf_put(b, "}", 1);
 }
 
 bool event_line(const struct pw_ev *ev, bool reconciled, struct pw_strbuf *b)
@@ -229,15 +198,9 @@ bool event_line(const struct pw_ev *ev, bool reconciled, struct pw_strbuf *b)
 	}
 	if (reconciled)
 		sb_lit(b, ",\"reconciled\":true");
-	sb_put(b, "}", 1);
-	sb_put(b, "", 1); /* the NUL, not counted */
+	pw_strbuf_put(b, "}", 1);
+	pw_strbuf_put(b, "", 1); /* the NUL, not counted */
 	if (!b->failed)
 		b->len--;
 	return !b->failed;
-}
-
-void pw_strbuf_free(struct pw_strbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
 }

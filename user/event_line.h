@@ -14,12 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "daemon.h"
-
-struct pw_strbuf {
-	char *p;
-	size_t len, cap;
-	bool failed; /* out of memory: the line is incomplete */
-};
+#include "strbuf.h"
 
 /* The event as a jansson object ("reconciled": true when @reconciled). */
 json_t *event_json(const struct pw_ev *ev, bool reconciled);
@@ -28,6 +23,5 @@ json_t *event_json(const struct pw_ev *ev, bool reconciled);
  * @b (reset first). False when @b ran out of memory.
  */
 bool event_line(const struct pw_ev *ev, bool reconciled, struct pw_strbuf *b);
-void pw_strbuf_free(struct pw_strbuf *b);
 
 #endif

@@ -21,84 +21,36 @@
 #include "journal.h"
 #include "metrics.h"
 #include "rp_groups.h"
+#include "strbuf.h"
 #include "util.h"
 
-struct mbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void mb_grow(struct mbuf *b, size_t need)
-{
-	size_t cap = b->cap ? b->cap : 16384;
-	char *p;
-
-	while (cap < b->len + need + 1)
-		cap *= 2;
-	if (cap == b->cap)
-		return;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->oom = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void __attribute__((format(printf, 2, 3))) mb_printf(struct mbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n >= b->cap - b->len) {
-		mb_grow(b, (size_t)n);
-		if (b->oom)
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
 /* A label value: backslash, double quote and newline are escaped (format 0.0.4). */
-static void mb_label_value(struct mbuf *b, const char *v)
+static void mb_label_value(struct pw_strbuf *b, const char *v)
 {
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
-			mb_printf(b, "\\%c", *v);
+			pw_strbuf_printf(b, "\\%c", *v);
 		else if (*v == '\n')
-			mb_printf(b, "\\n");
+			pw_strbuf_printf(b, "\\n");
 		else
-			mb_printf(b, "%c", *v);
+			pw_strbuf_printf(b, "%c", *v);
 	}
 }
 
-static void mb_family(struct mbuf *b, const char *name, const char *type, const char *help)
+static void mb_family(struct pw_strbuf *b, const char *name, const char *type, const char *help)
 {
-	mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	pw_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A family of one unlabelled sample: its HELP, TYPE and value. */
-static void mb_single(struct mbuf *b, const char *name, const char *type, const char *help,
+static void mb_single(struct pw_strbuf *b, const char *name, const char *type, const char *help,
 		      uint64_t value)
 {
 	mb_family(b, name, type, help);
-	mb_printf(b, "%s %" PRIu64 "\n", name, value);
+	pw_strbuf_printf(b, "%s %" PRIu64 "\n", name, value);
 }
 
-static void mb_counter(struct mbuf *b, const char *name, const char *help, uint64_t value)
+static void mb_counter(struct pw_strbuf *b, const char *name, const char *help, uint64_t value)
 {
 	mb_single(b, name, "counter", help, value);
 }
@@ -213,7 +165,7 @@ static size_t port_series_cap(struct port_series *v, size_t n, size_t cap, uint6
 
 /* ---- renderers: one per module ----------------------------------------- */
 
-static void render_build(struct mbuf *b, struct daemon *d)
+static void render_build(struct pw_strbuf *b, struct daemon *d)
 {
 	struct utsname u;
 
@@ -221,14 +173,14 @@ static void render_build(struct mbuf *b, struct daemon *d)
 		snprintf(u.release, sizeof(u.release), "unknown");
 	mb_family(b, "portwarden_build_info", "gauge",
 		  "Build and kernel of the running portwarden (always 1).");
-	mb_printf(b, "portwarden_build_info{version=\"");
+	pw_strbuf_printf(b, "portwarden_build_info{version=\"");
 	mb_label_value(b, PW_VERSION);
-	mb_printf(b, "\",kernel=\"");
+	pw_strbuf_printf(b, "\",kernel=\"");
 	mb_label_value(b, u.release);
-	mb_printf(b, "\"} 1\n");
+	pw_strbuf_printf(b, "\"} 1\n");
 }
 
-static void render_tiers(struct mbuf *b, struct daemon *d)
+static void render_tiers(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_family(b, "portwarden_hook_tier_info", "gauge",
 		  "Tier chosen per hook family (A best, none: no tier loaded); always 1.");
@@ -238,15 +190,15 @@ static void render_tiers(struct mbuf *b, struct daemon *d)
 		enum pw_tier t = loader__tier(d->loader, f);
 
 		if (t == PW_TIER_NONE)
-			mb_printf(b, "portwarden_hook_tier_info{family=\"%s\",tier=\"none\"} 1\n",
+			pw_strbuf_printf(b, "portwarden_hook_tier_info{family=\"%s\",tier=\"none\"} 1\n",
 				  pw_family_name_of(f));
 		else
-			mb_printf(b, "portwarden_hook_tier_info{family=\"%s\",tier=\"%c\"} 1\n",
+			pw_strbuf_printf(b, "portwarden_hook_tier_info{family=\"%s\",tier=\"%c\"} 1\n",
 				  pw_family_name_of(f), pw_tier_letter(t));
 	}
 }
 
-static void render_sockets(struct mbuf *b, struct daemon *d)
+static void render_sockets(struct pw_strbuf *b, struct daemon *d)
 {
 	uint64_t n[2][2][2] = {}; /* proto, family, listening */
 	struct ledger_sock *s, *tmp;
@@ -258,32 +210,32 @@ static void render_sockets(struct mbuf *b, struct daemon *d)
 	for (int p = 0; p < 2; p++)
 		for (int f = 0; f < 2; f++)
 			for (int l = 0; l < 2; l++)
-				mb_printf(b,
+				pw_strbuf_printf(b,
 					  "portwarden_sockets{proto=\"%s\",family=\"%s\","
 					  "state=\"%s\"} %" PRIu64 "\n",
 					  proto_label(p), f ? "ipv6" : "ipv4",
 					  l ? "listening" : "bound", n[p][f][l]);
 }
 
-static void render_binds(struct mbuf *b, struct daemon *d)
+static void render_binds(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_family(b, "portwarden_bind_attempts_total", "counter",
 		  "bind() calls seen on inet sockets, successful or not.");
 	for (int p = 0; p < 2; p++)
-		mb_printf(b, "portwarden_bind_attempts_total{proto=\"%s\"} %" PRIu64 "\n",
+		pw_strbuf_printf(b, "portwarden_bind_attempts_total{proto=\"%s\"} %" PRIu64 "\n",
 			  proto_label(p), d->bind_attempts[p]);
 	mb_family(b, "portwarden_bind_failures_total", "counter",
 		  "Failed bind() calls by errno (inferred from the ledger on tier B).");
 	for (int p = 0; p < 2; p++)
 		for (int e = 0; e < PW_MERR_MAX; e++)
-			mb_printf(b,
+			pw_strbuf_printf(b,
 				  "portwarden_bind_failures_total{proto=\"%s\",errno=\"%s\"} "
 				  "%" PRIu64 "\n",
 				  proto_label(p), merr_names[e], d->metrics.bind_failures[p][e]);
 }
 
 /* Every kind at its own severity from start-up; other pairs once non-zero. */
-static void render_findings_family(struct mbuf *b, struct daemon *d, const char *name,
+static void render_findings_family(struct pw_strbuf *b, struct daemon *d, const char *name,
 				   uint64_t (*get)(const struct findings *, enum pw_finding_kind,
 						   enum pw_severity))
 {
@@ -293,13 +245,13 @@ static void render_findings_family(struct mbuf *b, struct daemon *d, const char 
 
 			if (!v && (enum pw_severity)s != pw_finding_kind_severity(k))
 				continue;
-			mb_printf(b, "%s{kind=\"%s\",severity=\"%s\"} %" PRIu64 "\n", name,
+			pw_strbuf_printf(b, "%s{kind=\"%s\",severity=\"%s\"} %" PRIu64 "\n", name,
 				  pw_finding_kind_name(k), pw_severity_name(s), v);
 		}
 	}
 }
 
-static void render_findings(struct mbuf *b, struct daemon *d)
+static void render_findings(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_family(b, "portwarden_findings_total", "counter",
 		  "Findings raised by kind and severity.");
@@ -329,7 +281,7 @@ static unsigned int port_owners(const struct ledger_port *p, unsigned int max)
 	return n;
 }
 
-static void render_shared_ports(struct mbuf *b, struct daemon *d)
+static void render_shared_ports(struct pw_strbuf *b, struct daemon *d)
 {
 	struct ledger_port *p, *tmp;
 	struct port_series *v;
@@ -342,7 +294,7 @@ static void render_shared_ports(struct mbuf *b, struct daemon *d)
 		  "protected ports (0: unheld); top-K by owners, the largest over network namespaces.");
 	v = calloc(cap ? cap : 1, sizeof(*v));
 	if (!v) {
-		b->oom = true;
+		b->failed = true;
 		return;
 	}
 	HASH_ITER(hh, d->ledger->ports, p, tmp) {
@@ -362,7 +314,7 @@ static void render_shared_ports(struct mbuf *b, struct daemon *d)
 	n = port_series_cap(v, n, d->metrics.opts.max_port_series, &dropped);
 	d->metrics.series_dropped[PW_MCAP_SHARED_PORT_OWNERS] += dropped;
 	for (size_t i = 0; i < n; i++)
-		mb_printf(b, "portwarden_shared_port_owners{proto=\"%s\",port=\"%u\"} %.0f\n",
+		pw_strbuf_printf(b, "portwarden_shared_port_owners{proto=\"%s\",port=\"%u\"} %.0f\n",
 			  pw_proto_name(v[i].proto), v[i].port, v[i].val);
 	free(v);
 }
@@ -479,7 +431,7 @@ static uint64_t group_hits(const struct metrics_rp_group *g)
 	return sum;
 }
 
-static void render_rp_shares(struct mbuf *b, struct daemon *d, const struct port_series *v,
+static void render_rp_shares(struct pw_strbuf *b, struct daemon *d, const struct port_series *v,
 			     size_t n)
 {
 	unsigned int max_members = d->metrics.opts.max_group_members;
@@ -494,7 +446,7 @@ static void render_rp_shares(struct mbuf *b, struct daemon *d, const struct port
 			continue;
 		m = calloc(g->n_hits, sizeof(*m));
 		if (!m) {
-			b->oom = true;
+			b->failed = true;
 			return;
 		}
 		for (uint32_t j = 0; j < g->n_hits; j++)
@@ -505,7 +457,7 @@ static void render_rp_shares(struct mbuf *b, struct daemon *d, const struct port
 		d->metrics.series_dropped[PW_MCAP_RP_MEMBER_SHARE] += g->n_hits - k;
 		qsort(m, k, sizeof(*m), cmp_member_idx);
 		for (uint32_t j = 0; j < k; j++)
-			mb_printf(b,
+			pw_strbuf_printf(b,
 				  "portwarden_reuseport_member_share{proto=\"%s\",port=\"%u\","
 				  "member=\"%u\"} %.6f\n",
 				  pw_proto_name(g->proto), g->port, m[j].idx,
@@ -514,7 +466,7 @@ static void render_rp_shares(struct mbuf *b, struct daemon *d, const struct port
 	}
 }
 
-static void render_reuseport(struct mbuf *b, struct daemon *d)
+static void render_reuseport(struct pw_strbuf *b, struct daemon *d)
 {
 	struct metrics_rp_group *g = NULL;
 	uint64_t *hits = NULL;
@@ -529,7 +481,7 @@ static void render_reuseport(struct mbuf *b, struct daemon *d)
 	if (!v) {
 		free(hits);
 		free(g);
-		b->oom = true;
+		b->failed = true;
 		return;
 	}
 	for (size_t i = 0; i < ng; i++)
@@ -537,7 +489,7 @@ static void render_reuseport(struct mbuf *b, struct daemon *d)
 	n = port_series_cap(v, ng, d->metrics.opts.max_port_series, &dropped);
 	d->metrics.series_dropped[PW_MCAP_RP_GROUP_MEMBERS] += dropped;
 	for (size_t i = 0; i < n; i++)
-		mb_printf(b, "portwarden_reuseport_group_members{proto=\"%s\",port=\"%u\"} %.0f\n",
+		pw_strbuf_printf(b, "portwarden_reuseport_group_members{proto=\"%s\",port=\"%u\"} %.0f\n",
 			  pw_proto_name(v[i].proto), v[i].port, v[i].val);
 
 	mb_family(b, "portwarden_reuseport_member_share", "gauge",
@@ -562,7 +514,7 @@ static void render_reuseport(struct mbuf *b, struct daemon *d)
 	n = port_series_cap(v, ng, d->metrics.opts.max_port_series, &dropped);
 	d->metrics.series_dropped[PW_MCAP_RP_IMBALANCE] += dropped;
 	for (size_t i = 0; i < n; i++)
-		mb_printf(b,
+		pw_strbuf_printf(b,
 			  "portwarden_reuseport_imbalance_ratio{proto=\"%s\",port=\"%u\"} %.6f\n",
 			  pw_proto_name(v[i].proto), v[i].port, v[i].val);
 	free(v);
@@ -570,26 +522,26 @@ static void render_reuseport(struct mbuf *b, struct daemon *d)
 	free(g);
 }
 
-static void render_events(struct mbuf *b, struct daemon *d)
+static void render_events(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_family(b, "portwarden_events_total", "counter",
 		  "Kernel records decoded, per source program.");
 	for (unsigned int s = 0; s < PW_SRC_MAX; s++)
-		mb_printf(b, "portwarden_events_total{source=\"%s\"} %" PRIu64 "\n",
+		pw_strbuf_printf(b, "portwarden_events_total{source=\"%s\"} %" PRIu64 "\n",
 			  events__source_name(s), d->stats.received[s]);
 	mb_family(b, "portwarden_events_lost_total", "counter",
 		  "Kernel records lost because the ring buffer was full, per source program.");
 	for (unsigned int s = 0; s < PW_SRC_MAX; s++)
-		mb_printf(b, "portwarden_events_lost_total{source=\"%s\"} %" PRIu64 "\n",
+		pw_strbuf_printf(b, "portwarden_events_lost_total{source=\"%s\"} %" PRIu64 "\n",
 			  events__source_name(s), d->loader ? loader__drops(d->loader, s) : 0);
 	mb_family(b, "portwarden_events_rejected_total", "counter",
 		  "Kernel records rejected as short, oversized or of unknown type, per source.");
 	for (unsigned int s = 0; s <= PW_SRC_MAX; s++)
-		mb_printf(b, "portwarden_events_rejected_total{source=\"%s\"} %" PRIu64 "\n",
+		pw_strbuf_printf(b, "portwarden_events_rejected_total{source=\"%s\"} %" PRIu64 "\n",
 			  events__source_name(s), d->stats.rejected[s]);
 }
 
-static void render_ledger(struct mbuf *b, struct daemon *d)
+static void render_ledger(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_counter(b, "portwarden_ledger_evictions_total",
 		   "Sockets evicted from the full ledger (oldest first).",
@@ -615,7 +567,7 @@ static void render_ledger(struct mbuf *b, struct daemon *d)
 	}
 }
 
-static void render_journal(struct mbuf *b, struct daemon *d)
+static void render_journal(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_counter(b, "portwarden_journal_lines_total",
 		   "JSON lines written to the event stream (--events).",
@@ -625,7 +577,7 @@ static void render_journal(struct mbuf *b, struct daemon *d)
 		   journal__failures(d->journal));
 }
 
-static void render_store(struct mbuf *b, struct daemon *d)
+static void render_store(struct pw_strbuf *b, struct daemon *d)
 {
 	struct store_stats st;
 
@@ -654,7 +606,7 @@ static void render_store(struct mbuf *b, struct daemon *d)
 }
 
 /* Reuseport accounting gaps: every selection that could not be counted. */
-static void render_rp_losses(struct mbuf *b, struct daemon *d)
+static void render_rp_losses(struct pw_strbuf *b, struct daemon *d)
 {
 	static const char *const miss_names[PW_RP_MISS_MAX] = {
 		[PW_RP_MISS_NO_COOKIE] = "no_cookie",
@@ -667,7 +619,7 @@ static void render_rp_losses(struct mbuf *b, struct daemon *d)
 	mb_family(b, "portwarden_reuseport_selections_lost_total", "counter",
 		  "Reuseport selections or deliveries the BPF counters could not record, by reason.");
 	for (int m = 0; m < PW_RP_MISS_MAX; m++)
-		mb_printf(b, "portwarden_reuseport_selections_lost_total{reason=\"%s\"} %" PRIu64
+		pw_strbuf_printf(b, "portwarden_reuseport_selections_lost_total{reason=\"%s\"} %" PRIu64
 			     "\n",
 			  miss_names[m], st ? st->misses[m] : 0);
 	mb_counter(b, "portwarden_reuseport_unattributed_total",
@@ -689,7 +641,7 @@ static void render_rp_losses(struct mbuf *b, struct daemon *d)
 
 /* ---- the table: a module adds its renderer here ------------------------- */
 
-typedef void (*render_fn)(struct mbuf *b, struct daemon *d);
+typedef void (*render_fn)(struct pw_strbuf *b, struct daemon *d);
 
 static const render_fn renderers[] = {
 	render_build,	     render_tiers,     render_sockets, render_binds,
@@ -697,12 +649,12 @@ static const render_fn renderers[] = {
 	render_ledger,	     render_journal,	render_store,	render_rp_losses,
 };
 
-static void render_dropped(struct mbuf *b, struct daemon *d)
+static void render_dropped(struct pw_strbuf *b, struct daemon *d)
 {
 	mb_family(b, "portwarden_series_dropped_total", "counter",
 		  "Series left out of a scrape by a label cap, per metric.");
 	for (int c = 0; c < PW_MCAP_MAX; c++)
-		mb_printf(b, "portwarden_series_dropped_total{metric=\"%s\"} %" PRIu64 "\n",
+		pw_strbuf_printf(b, "portwarden_series_dropped_total{metric=\"%s\"} %" PRIu64 "\n",
 			  cap_names[c], d->metrics.series_dropped[c]);
 }
 
@@ -716,10 +668,10 @@ static double mono_seconds(void)
 
 int metrics__render(struct daemon *d, char **ret_buf, size_t *ret_len)
 {
-	struct mbuf b = {};
+	struct pw_strbuf b = {};
 	double t0 = mono_seconds();
 
-	mb_grow(&b, 16384);
+	pw_strbuf_grow(&b, 16384);
 	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
 		renderers[i](&b, d);
 	/* Last: the caps applied above have counted what they dropped. */
@@ -728,8 +680,8 @@ int metrics__render(struct daemon *d, char **ret_buf, size_t *ret_len)
 	d->metrics.scrapes++;
 	mb_family(&b, "portwarden_scrape_duration_seconds", "gauge",
 		  "Time spent rendering this scrape.");
-	mb_printf(&b, "portwarden_scrape_duration_seconds %.9f\n", d->metrics.last_scrape_seconds);
-	if (b.oom) {
+	pw_strbuf_printf(&b, "portwarden_scrape_duration_seconds %.9f\n", d->metrics.last_scrape_seconds);
+	if (b.failed) {
 		free(b.p);
 		return -ENOMEM;
 	}
