@@ -103,11 +103,20 @@ tests-build: $(O)/portwarden $(UNIT_BINS) $(SYS_BINS)
 
 # Every executable bench/*.sh, each given the build directory (root; see README
 # "Benchmarks"); everything they print also goes to $(O)/bench-results.txt.
-bench: $(O)/portwarden
+bench: $(O)/portwarden $(O)/bench/floor.bpf.o $(O)/bench/floor_load
 	@: > $(O)/bench-results.txt; \
 	for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "=== $$b" | tee -a $(O)/bench-results.txt; \
 		bash -o pipefail -c '"$$0" "$$1" 2>&1 | tee -a "$$1/bench-results.txt"' $$b $(O) || exit 1; \
 	done
+
+# bench/run.sh's floor arm: minimal programs on the same hooks (bench/floor.bpf.c).
+$(O)/bench/floor.bpf.o: bench/floor.bpf.c $(O)/vmlinux.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/bench/floor_load: bench/floor_load.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built by tests/fuzz/suite.sh into a
 # separate O (clang, -fsanitize=fuzzer-no-link on the library). `make fuzz`
