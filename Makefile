@@ -18,7 +18,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 DEB_DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev uthash-dev \
 	iproute2 procps curl sqlite3 prometheus nginx-light python3 python3-yaml systemd \
-	qemu-system-x86 busybox-static libclang-rt-14-dev valgrind
+	qemu-system-x86 busybox-static libclang-rt-14-dev valgrind linux-perf
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -103,7 +103,8 @@ tests-build: $(O)/portwarden $(UNIT_BINS) $(SYS_BINS)
 
 # Every executable bench/*.sh, each given the build directory (root; see README
 # "Benchmarks"); everything they print also goes to $(O)/bench-results.txt.
-bench: $(O)/portwarden $(O)/bench/floor.bpf.o $(O)/bench/floor_load
+bench: deps
+	$(MAKE) $(O)/portwarden $(O)/bench/floor.bpf.o $(O)/bench/floor_load
 	@: > $(O)/bench-results.txt; \
 	for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "=== $$b" | tee -a $(O)/bench-results.txt; \
 		bash -o pipefail -c '"$$0" "$$1" 2>&1 | tee -a "$$1/bench-results.txt"' $$b $(O) || exit 1; \

@@ -31,6 +31,8 @@ struct {
 	__uint(max_entries, 4u << 20); /* portwarden's PW_RINGBUF_BYTES */
 } events SEC(".maps");
 
+/* Set by floor_load before load: false leaves the hooks empty (their own cost). */
+const volatile bool send_records = true;
 /* Reserve failures: a floor that drops records is no floor (floor_load reports them). */
 __u64 drops = 0;
 
@@ -38,7 +40,7 @@ static __always_inline void floor_emit(struct bpf_sock *ctx, __u32 type)
 {
 	struct floor_rec *r;
 
-	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
+	if (!send_records || (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP))
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {

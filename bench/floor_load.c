@@ -3,13 +3,15 @@
  * Loads bench/floor.bpf.c's programs on a cgroup v2 root and drains their
  * ring buffer every millisecond until SIGTERM, then prints how many records
  * it read and how many the programs could not reserve.
- *   floor_load OBJECT CGROUP_DIR      prints "ready" once attached
+ *   floor_load OBJECT CGROUP_DIR [empty]   prints "ready" once attached;
+ *                                          empty: the hooks send nothing
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,23 @@ static int count_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* The programs' `send_records` (their only constant, at offset 0), before load. */
+static int set_send_records(struct bpf_object *obj, bool value)
+{
+	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
+	size_t size = 0;
+	const void *init = rodata ? bpf_map__initial_value(rodata, &size) : NULL;
+	unsigned char copy[64];
+
+	if (!init || size < sizeof(value) || size > sizeof(copy)) {
+		fprintf(stderr, "floor_load: no send_records in the object\n");
+		return -1;
+	}
+	memcpy(copy, init, size);
+	memcpy(copy, &value, sizeof(value));
+	return bpf_map__set_initial_value(rodata, copy, size);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long records = 0, drops = 0;
@@ -36,11 +55,15 @@ int main(int argc, char **argv)
 	struct bpf_map *bss;
 	int cg, zero = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: floor_load OBJECT CGROUP_DIR\n");
+	bool empty = argc == 4 && !strcmp(argv[3], "empty");
+
+	if (argc != 3 && !empty) {
+		fprintf(stderr, "usage: floor_load OBJECT CGROUP_DIR [empty]\n");
 		return 2;
 	}
 	obj = bpf_object__open_file(argv[1], NULL);
+	if (obj && empty && set_send_records(obj, false))
+		return 1;
 	if (!obj || bpf_object__load(obj)) {
 		fprintf(stderr, "floor_load: cannot load %s\n", argv[1]);
 		return 1;

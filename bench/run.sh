@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Issue #9 overhead benchmarks, measured side by side in one run (the machine
 # is shared and noisy: only ratios are meaningful). Without and with the
-# daemon, alternated A B A B (PW_BENCH_PAIRS pairs, default 5), medians:
+# daemon, alternated in rounds (PW_BENCH_PAIRS, default 5), medians:
 #   - getppid() rate (an unrelated syscall: the agent must not tax every process)
-#   - socket()+bind()+close() rate (UDP, 127.0.0.1:0), and the same with the
-#     floor (bench/floor.bpf.c: the least any agent that reports every bind
-#     and every close costs here) in place of the daemon
+#   - socket()+bind()+close() rate (UDP, 127.0.0.1:0); and, steadier, the
+#     share of the generator's CPU in the hooks (perf) with the daemon, with
+#     the floor (bench/floor.bpf.c: the least any agent that reports every
+#     bind and every close costs here) and with the hooks left empty
 # With the daemon:
 #   - the largest paced bind+close rate with no lost event (loss lines)
 #   - the time to inventory N existing sockets (`portwarden ports --json`)
@@ -53,8 +54,8 @@ daemon_on_quiet() {
 }
 # The floor's loader, attached to the cgroup v2 root the daemon attaches to.
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-floor_on() {
-	"$O/bench/floor_load" "$O/bench/floor.bpf.o" "$CGROOT" >"$tmp/floor.out" 2>&1 &
+floor_on() { # [empty]
+	"$O/bench/floor_load" "$O/bench/floor.bpf.o" "$CGROOT" "$@" >"$tmp/floor.out" 2>&1 &
 	fpid=$!
 	for _ in $(seq 100); do grep -q ready "$tmp/floor.out" && return 0; sleep 0.05; done
 	cat "$tmp/floor.out"
@@ -67,27 +68,52 @@ floor_off() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
-echo "# portwarden overhead, $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $PAIRS pairs of ${SECS}s"
-: >"$tmp/gp" ; : >"$tmp/bc"; : >"$tmp/fl"
+# Share (%) of the generator's CPU in the cgroup BPF hooks, from perf's
+# cpu-clock samples with call chains: the hooks' kernel wrappers and all under
+# them. Unlike a rate it does not move with the machine's load, so it tells
+# apart costs a few percent apart where 5 rate pairs cannot (±15 % each).
+hook_share() {
+	perf record -q -e cpu-clock -g -o "$tmp/perf.data" -- "$LOAD" bindclose "$SECS" >/dev/null 2>&1 ||
+		{ echo "perf record failed" >&2; return 1; }
+	perf report -i "$tmp/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+		awk '$NF ~ /^__cgroup_bpf_run_filter_(sk|sock_addr)$/ { s += $1 } END { printf "%.2f\n", s }'
+}
+
+echo "# portwarden overhead, $(date -u +%FT%TZ), kernel $(uname -r), $(nproc) CPUs, $PAIRS rounds of ${SECS}s"
+for f in gp bc sh_pw sh_fl sh_empty; do : >"$tmp/$f"; done
 for i in $(seq "$PAIRS"); do
 	g0=$("$LOAD" getppid "$SECS"); b0=$("$LOAD" bindclose "$SECS")
 	daemon_on_quiet
 	sleep 1
 	g1=$("$LOAD" getppid "$SECS"); b1=$("$LOAD" bindclose "$SECS")
+	s_pw=$(hook_share)
 	daemon_off
 	floor_on
 	sleep 1
-	bf=$("$LOAD" bindclose "$SECS")
+	s_fl=$(hook_share)
 	floor_off
+	floor_on empty
+	sleep 1
+	s_empty=$(hook_share)
+	kill "$fpid"; wait "$fpid" 2>/dev/null || true; fpid=
 	ratio "$g1" "$g0" >>"$tmp/gp"; echo >>"$tmp/gp"
 	ratio "$b1" "$b0" >>"$tmp/bc"; echo >>"$tmp/bc"
-	ratio "$bf" "$b0" >>"$tmp/fl"; echo >>"$tmp/fl"
-	echo "round $i: getppid/s off $g0 on $g1; bind+close/s off $b0 on $b1 floor $bf"
+	echo "$s_pw" >>"$tmp/sh_pw"; echo "$s_fl" >>"$tmp/sh_fl"; echo "$s_empty" >>"$tmp/sh_empty"
+	echo "round $i: getppid/s off $g0 on $g1; bind+close/s off $b0 on $b1;" \
+		"hooks' CPU share: portwarden $s_pw% floor $s_fl% empty $s_empty%"
 done
-gp=$(bench_median <"$tmp/gp"); bc=$(bench_median <"$tmp/bc"); fl=$(bench_median <"$tmp/fl")
+gp=$(bench_median <"$tmp/gp"); bc=$(bench_median <"$tmp/bc")
+sh_pw=$(bench_median <"$tmp/sh_pw"); sh_fl=$(bench_median <"$tmp/sh_fl")
+sh_empty=$(bench_median <"$tmp/sh_empty")
+awk -v s="$sh_pw" 'BEGIN { exit !(s > 0) }' ||
+	{ echo "perf saw no __cgroup_bpf_run_filter_* samples: renamed on this kernel?"; exit 1; }
+from_share() { awk -v s="$1" 'BEGIN { printf "%.3f", 1 - s / 100 }'; }
 echo "RESULT getppid_ratio $gp (target >= 0.99)"
 echo "RESULT bind_close_ratio $bc (target >= 0.95)"
-echo "RESULT bind_close_floor_ratio $fl (minimal programs on the same hooks: the most any agent reporting every bind and close gets here)"
+echo "RESULT bind_close_hook_share_percent portwarden $sh_pw floor $sh_fl empty_hooks $sh_empty"
+# The rate ratio a share implies for this CPU-bound loop: the floor's is the
+# most any agent that reports every bind and every close gets here.
+echo "RESULT bind_close_ratio_from_share portwarden $(from_share "$sh_pw") floor $(from_share "$sh_fl") empty_hooks $(from_share "$sh_empty")"
 
 # Largest paced bind+close rate with no lost event (default ring buffer).
 daemon_on
