@@ -14,6 +14,8 @@
  *                        is refused (not every EADDRINUSE), and two racing
  *                        binds cannot both pass: the second sees the first.
  *   cg_enf_release       drops the socket from its port's holders.
+ *   enf_seed             run once by the daemon after attaching: sockets bound
+ *                        before enforcement was loaded become holders too.
  *
  * The holders map is kept by the kernel alone, so there is no window between
  * a bind and the moment the next decision knows about it. Userspace writes
@@ -376,6 +378,29 @@ static __always_inline struct pw_enf_holders *enf_holders_get(const struct pw_en
 	return NULL;
 }
 
+/*
+ * Count @id as a holder in @h (the caller holds h->lock): its slot + 1, or 0
+ * when every slot holds another identity.
+ */
+static __always_inline __u32 enf_holder_add(struct pw_enf_holders *h,
+					    const struct pw_enf_holder *id)
+{
+	for (int i = 0; i < PW_ENF_SLOTS; i++) {
+		if (h->h[i].refs && enf_same_ident(&h->h[i], id)) {
+			h->h[i].refs++;
+			return i + 1;
+		}
+	}
+	for (int i = 0; i < PW_ENF_SLOTS; i++) {
+		if (!h->h[i].refs) {
+			h->h[i] = *id;
+			h->h[i].refs = 1;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
 static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 {
 	struct pw_enf_holder id = {};
@@ -438,33 +463,21 @@ static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 				}
 			}
 		}
-		if (!reason || audit) {
-			for (int i = 0; i < PW_ENF_SLOTS; i++) {
-				if (h->h[i].refs && enf_same_ident(&h->h[i], &id)) {
-					h->h[i].refs++;
-					slot = i + 1;
-					break;
-				}
-			}
-			if (!slot) {
-				for (int i = 0; i < PW_ENF_SLOTS; i++) {
-					if (!h->h[i].refs) {
-						h->h[i] = id;
-						h->h[i].refs = 1;
-						slot = i + 1;
-						break;
-					}
-				}
-			}
+		/*
+		 * es->slot is set already when enf_seed took this socket while
+		 * its bind was under way (it had its port): it holds, once.
+		 */
+		if ((!reason || audit) && !es->slot) {
+			slot = enf_holder_add(h, &id);
 			full = !slot;
+			if (slot) {
+				es->key = key;
+				es->slot = slot;
+			}
 		}
 		bpf_spin_unlock(&h->lock);
 		if (full)
 			enf_count(PW_ENF_ST_HOLDERS_FULL);
-		if (slot) {
-			es->key = key;
-			es->slot = slot;
-		}
 	}
 decided:
 	if (!reason)
@@ -520,4 +533,135 @@ int cg_enf_release(struct bpf_sock *ctx)
 	if (empty)
 		bpf_map_delete_elem(&holders, &key);
 	return 1;
+}
+
+/* ---- start-up seeding ----------------------------------------------- */
+
+/* The enforced cgroup (set by the loader): only its subtree's sockets hold. */
+const volatile __u64 seed_cgroup_id = 0;
+const volatile __u32 seed_cgroup_level = 0;
+
+/* @task is in the enforced cgroup or below it. */
+static __always_inline bool enf_seed_in_cgroup(const struct task_struct *task)
+{
+	const struct cgroup *cg = task->cgroups->dfl_cgrp;
+	const struct cgroup *anc;
+
+	if (!cg || cg->level < seed_cgroup_level)
+		return false;
+	anc = BPF_CORE_READ(cg, ancestors[seed_cgroup_level]);
+	return anc && BPF_CORE_READ(anc, kn, id) == seed_cgroup_id;
+}
+
+/*
+ * Was @sk bound by bind() (what post_bind would have made a holder)? TCP:
+ * listening, or bound and never connected. UDP: bind() locked its address
+ * or port (an autobound socket has no lock; bind(any:0) neither, and a
+ * kernel-chosen port is nobody's target).
+ */
+static __always_inline bool enf_seed_bound(const struct sock *sk)
+{
+	__u8 state = sk->__sk_common.skc_state;
+
+	if (sk->sk_protocol == IPPROTO_TCP)
+		return state == TCP_LISTEN || (state == TCP_CLOSE && !sk->__sk_common.skc_dport);
+	return pw_sk_userlocks(sk) & (SOCK_BINDADDR_LOCK | SOCK_BINDPORT_LOCK);
+}
+
+/* The holder identity of @sk, owned by @task. */
+static __always_inline void enf_seed_ident(struct pw_enf_holder *id, const struct sock *sk,
+					   const struct task_struct *task)
+{
+	const struct file *exe;
+
+	id->family = sk->__sk_common.skc_family;
+	if (id->family == AF_INET6) {
+		__builtin_memcpy(id->addr, &sk->__sk_common.skc_v6_rcv_saddr, sizeof(id->addr));
+		id->v6only = pw_sk_ipv6only(sk);
+	} else {
+		__u32 a4 = sk->__sk_common.skc_rcv_saddr;
+
+		__builtin_memcpy(id->addr, &a4, sizeof(a4));
+	}
+	id->uid = sk->sk_uid.val;
+	id->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	exe = task->mm ? task->mm->exe_file : NULL;
+	if (exe) {
+		id->exe_ino = exe->f_inode->i_ino;
+		id->exe_dev = exe->f_inode->i_sb->s_dev;
+	}
+}
+
+/*
+ * Sockets bound before enforcement was loaded (a daemon start or restart)
+ * become holders, or --deny-cross-uid and --deny-shadowing would not see the
+ * services already running. The daemon runs this once over every task's
+ * files, after attaching. No race with a close: a visit holds a reference
+ * on the socket's file, so the release (and cg_enf_release) cannot run
+ * before the visit ends and finds es->slot; a socket whose last reference
+ * is gone is not visited. Against a bind under way, es->slot is read and
+ * set under the holder lock here and in post_bind. The owner is the first
+ * task found holding the socket (for an inherited one, usually the parent
+ * that bound it, as post_bind would have seen). One u32 per socket that
+ * became a holder goes to the iterator's output (the daemon counts them).
+ */
+SEC("iter/task_file")
+int enf_seed(struct bpf_iter__task_file *ctx)
+{
+	const struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct pw_enf_holder id = {};
+	struct pw_enf_hkey key = {};
+	struct pw_enf_holders *h;
+	struct pw_enf_sk *es;
+	struct socket *sock;
+	struct sock *sk;
+	bool dead = false, full = false;
+	__u32 slot = 0;
+
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk || !enf_tracked(sk->sk_protocol) || !sk->__sk_common.skc_num)
+		return 0;
+	if (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6)
+		return 0;
+	if (!enf_seed_bound(sk) || !enf_seed_in_cgroup(task))
+		return 0;
+	es = bpf_sk_storage_get(&enf_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!es) {
+		enf_count(PW_ENF_ST_NO_STORAGE);
+		return 0;
+	}
+	if (es->slot)
+		return 0; /* a holder already: seen through another task, or bound since */
+	enf_seed_ident(&id, sk, task);
+	key.netns = pw_sk_netns(sk);
+	key.port = sk->__sk_common.skc_num;
+	key.proto = sk->sk_protocol;
+	h = enf_holders_get(&key);
+	if (!h)
+		return 0;
+	bpf_spin_lock(&h->lock);
+	if (h->dead) {
+		dead = true; /* its last holder just left: counted like post_bind */
+	} else if (!es->slot) {
+		slot = enf_holder_add(h, &id);
+		full = !slot;
+		if (slot) {
+			es->key = key;
+			es->slot = slot;
+		}
+	}
+	bpf_spin_unlock(&h->lock);
+	if (dead)
+		enf_count(PW_ENF_ST_MAP_FULL);
+	if (full)
+		enf_count(PW_ENF_ST_HOLDERS_FULL);
+	if (slot)
+		bpf_seq_write(ctx->meta->seq, &slot, sizeof(slot));
+	return 0;
 }

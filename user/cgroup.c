@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <mntent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,4 +31,22 @@ int pw_cgroup2_root(char *buf, size_t len)
 	pr_info("mounted cgroup2 at %s\n", fallback);
 	snprintf(buf, len, "%s", fallback);
 	return 0;
+}
+
+int pw_cgroup_level(const char *path)
+{
+	char root[256], real[4096];
+	const char *rel;
+	size_t n;
+	int level = 0;
+
+	if (pw_cgroup2_root(root, sizeof(root)) || !realpath(path, real))
+		return -EINVAL;
+	n = strlen(root);
+	if (strncmp(real, root, n) || (real[n] && real[n] != '/'))
+		return -EINVAL;
+	for (rel = real + n; *rel; rel++)
+		if (*rel == '/' && rel[1] && rel[1] != '/')
+			level++;
+	return level;
 }

@@ -9,4 +9,7 @@
  */
 int pw_cgroup2_root(char *buf, size_t len);
 
+/* Depth of @path below the cgroup v2 root (the root is 0), -EINVAL if not under it. */
+int pw_cgroup_level(const char *path);
+
 #endif

@@ -143,6 +143,27 @@ static int prepare_pin_dir(const char *dir)
 	return sf.f_type == BPF_FS_MAGIC_NR ? 0 : -ENOTSUP;
 }
 
+/*
+ * Sockets bound before the hooks were attached (this is a start or a
+ * restart) become holders, so the deny switches see the services already
+ * running. New binds are holders already: the hooks are attached.
+ */
+static void seed_holders(struct loader *l)
+{
+	unsigned long n;
+	int err = loader__enforce_seed(l, &n);
+
+	if (!err)
+		pr_info("enforcement: %lu sockets bound before it loaded are holders\n", n);
+	else if (err == -EOPNOTSUPP)
+		pr_warn("enforcement: sockets bound before it loaded are not holders: their "
+			"iterator did not load (%s)\n",
+			loader__reason(l, PW_FAM_ENFORCE, PW_TIER_A));
+	else
+		pr_warn("enforcement: sockets bound before it loaded are not holders: %s\n",
+			strerror(-err));
+}
+
 int enforce__open(struct loader *l, const struct pw_enforce_config *c, struct enforce **ret)
 {
 	struct enforce *e = calloc(1, sizeof(*e));
@@ -165,6 +186,7 @@ int enforce__open(struct loader *l, const struct pw_enforce_config *c, struct en
 		pr_err("failed to write the enforcement policy: %s\n", strerror(-err));
 		goto cleanup;
 	}
+	seed_holders(l);
 	if (c->pin_path[0]) {
 		err = prepare_pin_dir(c->pin_path);
 		if (!err)

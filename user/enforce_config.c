@@ -122,25 +122,6 @@ static int parse_target(const char *s, struct pw_enf_rule *r, char *err, size_t 
 	return 0;
 }
 
-/* Depth of @path below the cgroup v2 root (the root is 0), -EINVAL if not under it. */
-static int cgroup_level(const char *path)
-{
-	char root[256], real[4096];
-	const char *rel;
-	size_t n;
-	int level = 0;
-
-	if (pw_cgroup2_root(root, sizeof(root)) || !realpath(path, real))
-		return -EINVAL;
-	n = strlen(root);
-	if (strncmp(real, root, n) || (real[n] && real[n] != '/'))
-		return -EINVAL;
-	for (rel = real + n; *rel; rel++)
-		if (*rel == '/' && rel[1] && rel[1] != '/')
-			level++;
-	return level;
-}
-
 /*
  * The device the BPF side compares: exe_file->f_inode->i_sb->s_dev, in the
  * kernel's MKDEV encoding. stat()'s st_dev is not always that: overlayfs
@@ -219,7 +200,7 @@ static int parse_owner(const char *s, struct pw_enf_owner *o, char *err, size_t 
 			snprintf(err, errlen, "'%s' is not a cgroup v2 directory", s + 7);
 			return -EINVAL;
 		}
-		level = cgroup_level(path);
+		level = pw_cgroup_level(path);
 		if (level < 0 || level > 255) {
 			snprintf(err, errlen, "'%s' is not below the cgroup v2 root", s + 7);
 			return -EINVAL;

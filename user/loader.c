@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bind.skel.h"
@@ -81,8 +82,13 @@ static const struct family_desc families[PW_FAM_MAX] = {
 	[PW_FAM_ENFORCE] = {
 		.name = "enforce", .open = enforce_open, .destroy = enforce_destroy,
 		.object = enforce_object,
-		.tiers = { { { "cg_enf_bind4", "cg_enf_bind6", "cg_enf_post_bind4",
-			       "cg_enf_post_bind6", "cg_enf_release" } } },
+		/* B: a kernel that refuses the seeding iterator still enforces. */
+		.tiers = {
+			{ { "cg_enf_bind4", "cg_enf_bind6", "cg_enf_post_bind4", "cg_enf_post_bind6",
+			    "cg_enf_release", "enf_seed" } },
+			{ { "cg_enf_bind4", "cg_enf_bind6", "cg_enf_post_bind4", "cg_enf_post_bind6",
+			    "cg_enf_release" } },
+		},
 	},
 };
 
@@ -310,9 +316,19 @@ static void set_rodata(struct loader *l, enum pw_family f, void *skel)
 	case PW_FAM_INVENTORY:
 		((struct inventory_bpf *)skel)->rodata->wakeup_bytes = wake;
 		break;
-	case PW_FAM_ENFORCE:
-		((struct enforce_bpf *)skel)->rodata->wakeup_bytes = wake;
+	case PW_FAM_ENFORCE: {
+		struct enforce_bpf *enf = skel;
+		struct stat st;
+		int level = pw_cgroup_level(l->cgroup_path);
+
+		enf->rodata->wakeup_bytes = wake;
+		/* A cgroup v2 directory's inode number is its cgroup id. */
+		if (!stat(l->cgroup_path, &st) && level >= 0) {
+			enf->rodata->seed_cgroup_id = st.st_ino;
+			enf->rodata->seed_cgroup_level = level;
+		}
 		break;
+	}
 	default:
 		break;
 	}
@@ -557,4 +573,36 @@ int loader__tracked(struct loader *l, loader_record_fn cb, void *ctx)
 	if (!inv)
 		return -EOPNOTSUPP;
 	return run_iter(&l->iter_links[2], inv->progs.iter_sk_state, NULL, cb, ctx);
+}
+
+int loader__enforce_seed(struct loader *l, unsigned long *ret_seeded)
+{
+	struct enforce_bpf *enf = l->skel[PW_FAM_ENFORCE];
+	struct bpf_link *link;
+	__u32 slots[256];
+	unsigned long n = 0;
+	ssize_t got;
+	int fd, err = 0;
+
+	*ret_seeded = 0;
+	if (!enf || l->tier[PW_FAM_ENFORCE] != PW_TIER_A)
+		return -EOPNOTSUPP;
+	link = bpf_program__attach_iter(enf->progs.enf_seed, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* One u32 per socket that became a holder (see enf_seed). */
+	while ((got = read(fd, slots, sizeof(slots))) > 0)
+		n += got / sizeof(slots[0]);
+	if (got < 0)
+		err = -errno;
+	close(fd);
+	*ret_seeded = n;
+out:
+	bpf_link__destroy(link);
+	return err;
 }

@@ -76,6 +76,12 @@ int loader__inventory(struct loader *l, loader_record_fn cb, void *ctx);
  */
 int loader__tracked(struct loader *l, loader_record_fn cb, void *ctx);
 
+/*
+ * Make the bound sockets that predate the enforcement hooks holders (enforce
+ * tier A's enf_seed); @ret_seeded: how many. -EOPNOTSUPP at tier B.
+ */
+int loader__enforce_seed(struct loader *l, unsigned long *ret_seeded);
+
 /* Installed once: routes libbpf's messages to our log (debug level). */
 void loader__setup_libbpf_log(void);
 

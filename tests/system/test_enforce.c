@@ -194,6 +194,35 @@ static void deny_shadowing_udp(void)
 	pw_daemon_stop(&d);
 }
 
+/*
+ * Sockets bound before the daemon started are holders too (enf_seed), so the
+ * deny switches protect the services already running: a stranger is refused,
+ * the holder's own identity (uid, cgroup, executable) is recognized when it
+ * adds an address, and once it is gone the port is free again (no holder is
+ * left behind). Without the seeding the rogue's first bind succeeds.
+ */
+static void deny_switches_cover_sockets_older_than_daemon(void)
+{
+	uint32_t ns = pw_netns_new();
+	const char *cg = pw_cgroup_new("enf");
+	uint16_t port = pw_free_port(IPPROTO_UDP);
+	struct pw_sock_spec s = { .uid = OWNER, .family = AF_INET, .type = SOCK_DGRAM,
+				  .port = port, .reuseaddr = true, .cgroup = cg, .comm = "pw-enf" };
+	struct pw_holder owner;
+	struct pw_daemon d;
+
+	pw_holder_spawn(&s, &owner);
+	ASSERT_EQ(owner.bind_err, 0);
+	start(&d, cg, (const char *[]){ "--enforce", "--deny-cross-uid", "--deny-shadowing", NULL });
+	ASSERT_EQ(try_bind(cg, ROGUE, AF_INET, SOCK_DGRAM, NULL, port, true), EPERM);
+	expect_refused(&d, ns, "udp", port, ROGUE, "enforce", "cross_uid");
+	/* Its owner (same uid, cgroup and binary) may add a specific address. */
+	ASSERT_EQ(try_bind(cg, OWNER, AF_INET, SOCK_DGRAM, "127.0.0.1", port, true), 0);
+	pw_holder_release(&owner);
+	ASSERT_EQ(try_bind(cg, ROGUE, AF_INET, SOCK_DGRAM, NULL, port, true), 0);
+	pw_daemon_stop(&d);
+}
+
 /* --audit refuses nothing and reports what --enforce would have refused. */
 static void audit_reports_only(void)
 {
@@ -386,6 +415,7 @@ int main(int argc, char **argv)
 		PW_TEST(protected_port_held_by_owner),
 		PW_TEST(deny_cross_uid_udp_reuseaddr),
 		PW_TEST(deny_shadowing_udp),
+		PW_TEST(deny_switches_cover_sockets_older_than_daemon),
 		PW_TEST(audit_reports_only),
 		PW_TEST(owners_by_cgroup_and_exe),
 		PW_TEST(reload_keeps_old_policy_on_bad_file),
