@@ -560,6 +560,8 @@ static void daemons_cleanup(void)
 	}
 }
 
+bool pw_daemon_db_from_config;
+
 void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 {
 	static bool registered;
@@ -584,6 +586,9 @@ void pw_daemon_start(struct pw_daemon *d, const char *const *extra)
 	for (const char *const *e = extra; e && *e; e++)
 		if (!strcmp(*e, "--db"))
 			has_db = true;
+	if (pw_daemon_db_from_config)
+		has_db = true;
+	pw_daemon_db_from_config = false;
 	if (!has_db) {
 		/* Never the shared default /var/lib/portwarden/history.db. */
 		snprintf(d->db_path, sizeof(d->db_path), "/tmp/pw-test-%d-history.db", getpid());

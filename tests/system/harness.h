@@ -106,6 +106,12 @@ struct pw_daemon {
 /* Start `portwarden run --events FILE --quiet-existing --force-tier bind=$PW_TIER`
  * plus @extra (NULL-terminated argv tail); waits for its "ready" line. */
 void pw_daemon_start(struct pw_daemon *d, const char *const *extra);
+/*
+ * Set before pw_daemon_start() when the test's --config file names the
+ * history database: the harness then adds no --db of its own (which would
+ * win over the file). pw_daemon_start() clears it.
+ */
+extern bool pw_daemon_db_from_config;
 void pw_daemon_stop(struct pw_daemon *d);
 /* Read lines available now. */
 void pw_daemon_poll(struct pw_daemon *d);

@@ -341,6 +341,51 @@ static bool has_cookie(json_t *arr, const char *type, json_int_t cookie)
 }
 
 /*
+ * [store] from the --config file, with no --db on the command line: the
+ * database is where the file says, and its max_rows holds at the next start
+ * (retention runs at start and every minute).
+ */
+static void store_section_of_config_file(void)
+{
+	enum { N = 150, MAX_ROWS = 100 };
+	uint32_t ns = pw_netns_new();
+	const char *base = make_dir("config", 0);
+	uint16_t port = pw_free_port(IPPROTO_UDP);
+	char db[160], conf[160], q[128];
+	struct pw_daemon d;
+	struct pw_holder h;
+	json_t *arr;
+	FILE *f;
+
+	snprintf(db, sizeof(db), "%s/from-config.db", base);
+	snprintf(conf, sizeof(conf), "%s/portwarden.conf", base);
+	snprintf(q, sizeof(q), "--netns %u --port %u --proto udp --since -1h --limit 1000", ns, port);
+	f = fopen(conf, "we");
+	ASSERT_NOT_NULL(f);
+	fprintf(f, "[store]\ndb = %s\nmax_rows = %d\nretention = 2h\n", db, MAX_ROWS);
+	fclose(f);
+	pw_daemon_db_from_config = true;
+	pw_daemon_start(&d, (const char *[]){ "--config", conf, NULL });
+	for (int i = 0; i < N; i++) {
+		spawn(&h, 1001, SOCK_DGRAM, port, false, "pw-cfg");
+		ASSERT_EQ(h.bind_err, 0);
+		pw_holder_release(&h);
+	}
+	arr = history_wait(db, q, "socket", N, NULL);
+	ASSERT_EQ(count(arr, "socket", "socket.owner.comm=pw-cfg", NULL), N);
+	json_decref(arr);
+	pw_daemon_stop(&d);
+	/* The next start trims the sockets table to max_rows, oldest first. */
+	pw_daemon_db_from_config = true;
+	pw_daemon_start(&d, (const char *[]){ "--config", conf, NULL });
+	pw_daemon_stop(&d);
+	arr = history(db, "%s", q);
+	ASSERT_TRUE(count(arr, "socket", NULL) > 0);
+	ASSERT_TRUE(count(arr, "socket", NULL) <= MAX_ROWS);
+	json_decref(arr);
+}
+
+/*
  * kill -9 during a burst of binds: whatever a reader saw committed before the
  * kill survives; the restart closes the lifetimes of sockets that ended while
  * no daemon watched ("unknown end, not later than" the restart) and keeps
@@ -623,6 +668,7 @@ int main(int argc, char **argv)
 {
 	static const struct pw_test tests[] = {
 		PW_TEST(conflict_then_takeover),
+		PW_TEST(store_section_of_config_file),
 		PW_TEST(crash_restart_reconciles),
 		PW_TEST(disk_full_then_space_returns),
 		PW_TEST(readonly_db_then_writable),
