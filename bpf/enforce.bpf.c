@@ -401,6 +401,25 @@ static __always_inline __u32 enf_holder_add(struct pw_enf_holders *h,
 	return 0;
 }
 
+/*
+ * Make @es's socket a holder of @key's entry @h, as @id (under h->lock,
+ * unless it holds already): false when every slot holds another identity.
+ */
+static __always_inline bool enf_hold(struct pw_enf_holders *h, struct pw_enf_sk *es,
+				     const struct pw_enf_hkey *key, const struct pw_enf_holder *id)
+{
+	__u32 slot;
+
+	if (es->slot)
+		return true;
+	slot = enf_holder_add(h, id);
+	if (!slot)
+		return false;
+	es->key = *key;
+	es->slot = slot;
+	return true;
+}
+
 static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 {
 	struct pw_enf_holder id = {};
@@ -409,7 +428,7 @@ static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 	struct pw_enf_sk *es;
 	const struct sock *sk;
 	__u64 s = enf_settings();
-	__u32 mode = s & PW_ENF_S_MODE_MASK, slot = 0;
+	__u32 mode = s & PW_ENF_S_MODE_MASK;
 	__u8 reason = 0;
 	bool audit = mode == PW_ENF_AUDIT, full = false;
 
@@ -467,14 +486,8 @@ static __always_inline int enf_post_bind(struct bpf_sock *ctx, __u8 family)
 		 * es->slot is set already when enf_seed took this socket while
 		 * its bind was under way (it had its port): it holds, once.
 		 */
-		if ((!reason || audit) && !es->slot) {
-			slot = enf_holder_add(h, &id);
-			full = !slot;
-			if (slot) {
-				es->key = key;
-				es->slot = slot;
-			}
-		}
+		if (!reason || audit)
+			full = !enf_hold(h, es, &key, &id);
 		bpf_spin_unlock(&h->lock);
 		if (full)
 			enf_count(PW_ENF_ST_HOLDERS_FULL);
@@ -602,7 +615,7 @@ static __always_inline void enf_seed_ident(struct pw_enf_holder *id, const struc
  * is gone is not visited. Against a bind under way, es->slot is read and
  * set under the holder lock here and in post_bind. The owner is the first
  * task found holding the socket (for an inherited one, usually the parent
- * that bound it, as post_bind would have seen). One u32 per socket that
+ * that bound it, as post_bind would have seen). One u32 (1) per socket that
  * became a holder goes to the iterator's output (the daemon counts them).
  */
 SEC("iter/task_file")
@@ -614,17 +627,13 @@ int enf_seed(struct bpf_iter__task_file *ctx)
 	struct pw_enf_hkey key = {};
 	struct pw_enf_holders *h;
 	struct pw_enf_sk *es;
-	struct socket *sock;
 	struct sock *sk;
-	bool dead = false, full = false;
-	__u32 slot = 0;
+	bool dead = false, seeded = false, full = false;
+	__u32 one = 1;
 
-	if (!task || !file)
+	if (!task)
 		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
+	sk = pw_file_sock(file);
 	if (!sk || !enf_tracked(sk->sk_protocol) || !sk->__sk_common.skc_num)
 		return 0;
 	if (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6)
@@ -646,22 +655,18 @@ int enf_seed(struct bpf_iter__task_file *ctx)
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
-	if (h->dead) {
-		dead = true; /* its last holder just left: counted like post_bind */
-	} else if (!es->slot) {
-		slot = enf_holder_add(h, &id);
-		full = !slot;
-		if (slot) {
-			es->key = key;
-			es->slot = slot;
-		}
+	if (h->dead) { /* its last holder just left: counted like post_bind */
+		dead = true;
+	} else if (!es->slot) { /* still not a holder: a bind under way may have made it one */
+		seeded = enf_hold(h, es, &key, &id);
+		full = !seeded;
 	}
 	bpf_spin_unlock(&h->lock);
 	if (dead)
 		enf_count(PW_ENF_ST_MAP_FULL);
 	if (full)
 		enf_count(PW_ENF_ST_HOLDERS_FULL);
-	if (slot)
-		bpf_seq_write(ctx->meta->seq, &slot, sizeof(slot));
+	if (seeded)
+		bpf_seq_write(ctx->meta->seq, &one, sizeof(one));
 	return 0;
 }

@@ -79,16 +79,12 @@ int iter_sk_state(struct bpf_iter__task_file *ctx)
 	struct file *file = ctx->file;
 	struct pw_sk_state *st;
 	struct pw_event e = {};
-	struct socket *sock;
 	bool bound_only;
 	struct sock *sk;
 
-	if (!task || !file)
+	if (!task)
 		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
+	sk = pw_file_sock(file);
 	if (!sk || sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_state == TCP_LISTEN)
 		return 0;
 	bound_only = sk->__sk_common.skc_state == TCP_CLOSE && sk->__sk_common.skc_num &&

@@ -249,6 +249,14 @@ static __always_inline const struct sock *pw_as_sock(const void *ptr)
 	return (const struct sock *)v;
 }
 
+/* The socket behind an open file (iter/task_file programs), or NULL. */
+static __always_inline struct sock *pw_file_sock(struct file *file)
+{
+	struct socket *sock = file ? bpf_sock_from_file(file) : NULL;
+
+	return sock ? sock->sk : NULL;
+}
+
 /*
  * Was this socket bound by bind() (or listen()), so that its release is the
  * close of something the daemon holds? Decided from the socket itself at
